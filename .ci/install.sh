@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Install every system toolchain the test fixtures need on a fresh Debian 12.
+# Idempotent and non-interactive; Python packages are installed by .ci/run.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+APT_OPTS=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+apt_install() {
+    # Skip the slow apt run when every package is already installed.
+    local missing=()
+    local pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        $SUDO apt-get install "${APT_OPTS[@]}" "${missing[@]}"
+    fi
+}
+
+$SUDO apt-get update -q
+
+apt_install gcc g++ musl-tools golang-go gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
+    binutils pax-utils file dpkg-dev rpm cpio
+
+# Node.js: a machine may already carry a newer Node.js (with its own npm) from
+# another repository; Debian's npm package would conflict with it, so only
+# install Debian's pair when node/npm are absent.
+if ! command -v node >/dev/null 2>&1; then
+    apt_install nodejs
+fi
+if ! command -v npm >/dev/null 2>&1; then
+    apt_install npm
+fi
+
+# upx-ucl in bookworm is too old for modern binaries; backports has 4.x.
+BACKPORTS=/etc/apt/sources.list.d/backports.sources
+if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    $SUDO tee "$BACKPORTS" >/dev/null <<'EOF'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    $SUDO apt-get update -q
+fi
+
+if ! command -v upx >/dev/null 2>&1 || ! upx --version 2>/dev/null | head -n1 | grep -q '^upx 4\.'; then
+    $SUDO apt-get install "${APT_OPTS[@]}" -t bookworm-backports upx-ucl
+fi
+
+upx --version | head -n1

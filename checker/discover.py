@@ -1,0 +1,72 @@
+"""Expand command-line paths, directories and globs into the files to check."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: str  # as shown to the user
+    problem: str | None = None  # set when the path cannot be checked at all (missing, broken link)
+    skip: str | None = None  # set when the path is deliberately not checked (e.g. symlink in a tree)
+
+
+def discover(patterns: list[str]) -> list[Candidate]:
+    """Return candidates in a stable order, each path once."""
+    seen: set[str] = set()
+    out: list[Candidate] = []
+
+    def add(cand: Candidate) -> None:
+        if cand.path not in seen:
+            seen.add(cand.path)
+            out.append(cand)
+
+    for pattern in patterns:
+        if _GLOB_CHARS & set(pattern):
+            for match in sorted(glob.glob(pattern, recursive=True)):
+                _add_path(match, add, from_glob=True)
+        else:
+            _add_path(pattern, add, from_glob=False)
+    return out
+
+
+def _add_path(path: str, add: Callable[[Candidate], None], *, from_glob: bool) -> None:
+    if os.path.islink(path) and not os.path.exists(path):
+        add(Candidate(path, problem="broken symbolic link"))
+    elif os.path.isdir(path):
+        for file in _walk(path):
+            add(file)
+    elif os.path.exists(path):
+        add(Candidate(path))
+    elif not from_glob:
+        add(Candidate(path, problem="no such file or directory"))
+
+
+def _walk(root: str) -> list[Candidate]:
+    found: list[Candidate] = []
+
+    def unreadable(err: OSError) -> None:
+        found.append(Candidate(err.filename or root, problem=f"cannot read directory ({err.strerror})"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames) + sorted(d for d in dirnames if os.path.islink(os.path.join(dirpath, d))):
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full):
+                target = os.readlink(full)
+                if not os.path.exists(full):
+                    found.append(Candidate(full, problem=f"broken symbolic link (-> {target})"))
+                else:
+                    found.append(Candidate(full, skip=f"symbolic link (-> {target})"))
+            elif os.path.isfile(full):
+                found.append(Candidate(full))
+            else:
+                found.append(Candidate(full, skip="not a regular file"))
+    return found

@@ -1,0 +1,1 @@
+"""Inspect layer: ELF facts only, no policy, no CI, no network."""

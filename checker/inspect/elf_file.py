@@ -1,0 +1,55 @@
+"""Inspect one file on disk: sniff, map it read-only, read the tables, derive the facts."""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checker.filetype import HEAD_SIZE, sniff
+from checker.inspect.facts import build_facts
+from checker.inspect.libc import detect_libc
+from checker.inspect.pyelf_reader import read_raw
+from checker.inspect.raw import ElfParseError, RawElf
+from checker.models import ElfFacts
+
+
+@dataclass
+class Inspection:
+    kind: str  # "elf" or the skip reason from filetype.sniff
+    facts: ElfFacts | None = None
+    raw: RawElf | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# Extra inspectors add keys to the per-file JSON (e.g. "go", "packer"). They get the raw
+# tables, the facts and the mapped file; they may refine facts (e.g. libc of a packed file).
+ExtraInspector = Callable[[RawElf, ElfFacts, "bytes | mmap.mmap", str], dict[str, Any]]
+EXTRA_INSPECTORS: list[ExtraInspector] = []
+
+
+def inspect_path(path: str) -> Inspection:
+    """Raise OSError (unreadable) or ElfParseError (corrupt); never execute the file."""
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_SIZE)
+        kind = sniff(head)
+        if kind != "elf":
+            return Inspection(kind)
+        size = os.fstat(fh.fileno()).st_size
+        if size < 52:
+            raise ElfParseError(f"truncated ELF ({size} bytes, shorter than an ELF header)")
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return inspect_elf(data, fh, path)
+
+
+def inspect_elf(data: bytes | mmap.mmap, stream: Any, path: str) -> Inspection:
+    """Inspect an ELF image given as a mapping plus a seekable stream over the same bytes."""
+    raw = read_raw(stream)
+    libc, evidence = detect_libc(raw, data)
+    facts = build_facts(raw, libc, evidence)
+    extra: dict[str, Any] = {}
+    for inspector in EXTRA_INSPECTORS:
+        extra.update(inspector(raw, facts, data, path))
+    return Inspection("elf", facts, raw, extra)

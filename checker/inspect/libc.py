@@ -1,0 +1,63 @@
+"""Which C library a file uses, with the evidence a user can check."""
+
+from __future__ import annotations
+
+import re
+import mmap
+
+from checker.inspect.raw import RawElf
+
+# Strings that only the static copy of each libc leaves behind (checked on stripped builds).
+_GLIBC_MARKERS = (b"GLIBC_TUNABLES", b"Fatal glibc error", b"glibc detected", b"GNU C Library")
+_MUSL_MARKERS = (b"No error information",)
+_GO_MARKERS = (b"\xff Go buildinf:",)
+_MUSL_NEEDED = re.compile(r"^(libc\.so|libc\.musl-[\w-]+\.so\.1)$")
+
+
+def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
+    """Return (glibc|musl|none|unknown, evidence)."""
+    evidence: list[str] = []
+    flavours: set[str] = set()
+    interp = raw.interpreter or ""
+    if "ld-musl" in interp:
+        flavours.add("musl")
+        evidence.append(f"interpreter {interp}")
+    elif interp:
+        flavours.add("glibc")
+        evidence.append(f"interpreter {interp}")
+    for lib in raw.needed:
+        if lib == "libc.so.6":
+            flavours.add("glibc")
+            evidence.append("NEEDED libc.so.6")
+        elif _MUSL_NEEDED.match(lib):
+            flavours.add("musl")
+            evidence.append(f"NEEDED {lib} (musl)")
+    glibc_versions = sorted({n for names in raw.version_needs.values() for n in names if n.startswith("GLIBC_")})
+    if glibc_versions:
+        flavours.add("glibc")
+        evidence.append(f"{len(glibc_versions)} GLIBC_* version needs")
+    if not raw.needed and not raw.interpreter:
+        hay = data  # bytes and mmap both offer a C-speed find()
+        found = _scan(hay, _GLIBC_MARKERS)
+        if found:
+            flavours.add("glibc")
+            evidence.append(f"static glibc code (string {found!r})")
+        found = _scan(hay, _MUSL_MARKERS)
+        if found:
+            flavours.add("musl")
+            evidence.append(f"static musl code (string {found!r})")
+        if not flavours and (_scan(hay, _GO_MARKERS) or ".go.buildinfo" in raw.section_names):
+            evidence.append("Go runtime without a C library")
+            return "none", evidence
+    if len(flavours) == 1:
+        return flavours.pop(), evidence
+    if len(flavours) > 1:
+        evidence.append("conflicting evidence")
+    return "unknown", evidence
+
+
+def _scan(data: bytes | mmap.mmap, markers: tuple[bytes, ...]) -> str | None:
+    for marker in markers:
+        if data.find(marker) >= 0:
+            return marker.decode("latin-1")
+    return None

@@ -6,7 +6,6 @@ import glob
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 _GLOB_CHARS = set("*?[")
 

@@ -36,3 +36,11 @@ def parse_version(text: str) -> tuple[int, ...]:
 
 def version_text(version: tuple[int, ...]) -> str:
     return ".".join(str(p) for p in version)
+
+
+def vkey(version: tuple[int, ...]) -> tuple[int, ...]:
+    """Comparison key that treats 3.0 and 3.0.0 as equal."""
+    end = len(version)
+    while end > 1 and version[end - 1] == 0:
+        end -= 1
+    return version[:end]

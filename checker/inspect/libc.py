@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import mmap
+import re
 
 from checker.inspect.raw import RawElf
 

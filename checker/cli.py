@@ -1,0 +1,137 @@
+"""Command line: `static-check [options] PATH_OR_GLOB...` (also `python -m checker`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from checker import __version__
+from checker.policy import Policy, PolicyError, build_policy, load_config
+from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
+
+DEFAULT_CONFIG = ".static-check.yml"
+FORMAT_NAMES = ("text", "json", "markdown")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="static-check",
+        description="Check Linux ELF binaries for portability (glibc floor, static linking, NEEDED "
+        "libraries, architecture) without executing them.",
+        epilog="Exit codes: 0 pass, 1 policy violation, 2 usage error or unreadable input.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH_OR_GLOB", help="files, directories (recursed) or globs (** allowed)")
+    pol = p.add_argument_group("policy (flags override the config file; the config file overrides --target)")
+    pol.add_argument("--target", help="preset: centos7, rhel8, rhel9, debian11, debian12, ubuntu20.04, ubuntu22.04, "
+                     "ubuntu24.04, amazonlinux2, al2023, manylinux2014, manylinux_2_28, alpine, ... (see --list-targets)")
+    pol.add_argument("--max-glibc", metavar="VER", help="highest GLIBC_x.y version a file may need, e.g. 2.17")
+    pol.add_argument("--max-version", metavar="NS=VER", action="append",
+                     help="highest version per namespace, e.g. GLIBCXX=3.4.19 (repeatable)")
+    pol.add_argument("--require-static", action=argparse.BooleanOptionalAction, default=None,
+                     help="fail dynamically linked files (static-pie passes)")
+    pol.add_argument("--allowed-needed", metavar="GLOBS", help="comma-separated glob patterns of allowed DT_NEEDED libraries")
+    pol.add_argument("--arch", metavar="LIST", help="allowed machines, e.g. x86_64,aarch64")
+    pol.add_argument("--libc", choices=("glibc", "musl", "any"), help="C library the target provides for dynamic files")
+    pol.add_argument("--min-kernel", metavar="VER", help="oldest kernel to support; fail files whose ABI tag needs newer")
+    pol.add_argument("--forbid-rpath", action=argparse.BooleanOptionalAction, default=None,
+                     help="fail files with an RPATH/RUNPATH entry not relative to $ORIGIN")
+    pol.add_argument("--ignore", metavar="RULES", action="append", help="rule ids to ignore (comma-separated, repeatable)")
+    pol.add_argument("--config", metavar="FILE", help=f"YAML policy file (default: {DEFAULT_CONFIG} if present)")
+    out = p.add_argument_group("output")
+    out.add_argument("--format", choices=FORMAT_NAMES, default="text", help="format on stdout (default: text)")
+    out.add_argument("--output", metavar="FORMAT=FILE", action="append", default=[],
+                     help="also write a report to FILE (repeatable), e.g. json=report.json")
+    out.add_argument("--fail-on", choices=FAIL_ON, default="error",
+                     help="lowest finding severity that fails the run (default: error)")
+    out.add_argument("--allow-empty", action="store_true", help="exit 0 when no file matches")
+    out.add_argument("--color", action=argparse.BooleanOptionalAction, default=None, help="colour (default: on a TTY)")
+    out.add_argument("-v", "--verbose", action="store_true", help="list every skipped file and every portability line")
+    p.add_argument("--list-targets", action="store_true", help="print the known targets and exit")
+    p.add_argument("--version", action="version", version=f"static-check {__version__}")
+    return p
+
+
+def output_formats() -> tuple[str, ...]:
+    from checker.report import FORMATS
+
+    return tuple(FORMATS)
+
+
+def parse_outputs(items: list[str]) -> list[tuple[str, str]]:
+    known = output_formats()
+    outs = []
+    for item in items:
+        fmt, sep, path = item.partition("=")
+        if not sep or not path or fmt not in known:
+            raise PolicyError(f"--output {item!r}: expected FORMAT=FILE with FORMAT one of {', '.join(known)}")
+        outs.append((fmt, path))
+    return outs
+
+
+def policy_from_args(args: argparse.Namespace) -> Policy:
+    config: dict[str, Any] = {}
+    config_path = args.config or (DEFAULT_CONFIG if os.path.isfile(DEFAULT_CONFIG) else None)
+    if config_path:
+        config = load_config(config_path)
+    cli = {
+        "target": args.target,
+        "max-glibc": args.max_glibc,
+        "max-version": ",".join(args.max_version) if args.max_version else None,
+        "require-static": args.require_static,
+        "allowed-needed": args.allowed_needed,
+        "arch": args.arch,
+        "libc": args.libc,
+        "min-kernel": args.min_kernel,
+        "forbid-rpath": args.forbid_rpath,
+        "ignore": ",".join(args.ignore) if args.ignore else None,
+    }
+    return build_policy(config, cli)
+
+
+def list_targets() -> str:
+    from checker.data_files import load
+
+    rows = []
+    for tid, t in load("targets.json")["targets"].items():
+        limits = ", ".join(f"{k} {t[k]}" for k in ("glibc", "GLIBCXX", "CXXABI", "kernel") if k in t)
+        rows.append(f"{tid:<16} {t['display']:<20} {t['libc']:<6} {limits}")
+    return "\n".join(rows) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_targets:
+        sys.stdout.write(list_targets())
+        return 0
+    if not args.paths:
+        parser.print_usage(sys.stderr)
+        print("static-check: error: no PATH_OR_GLOB given", file=sys.stderr)
+        return 2
+    try:
+        policy = policy_from_args(args)
+        outputs = parse_outputs(args.output)
+        report = check_paths(args.paths, policy, RunOptions(fail_on=args.fail_on, allow_empty=args.allow_empty))
+    except (PolicyError, NoInputError) as exc:
+        print(f"static-check: error: {exc}", file=sys.stderr)
+        return 2
+    from checker.report import render
+
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if args.color is None else args.color
+    if args.format == "text":
+        from checker.report import text
+
+        sys.stdout.write(text.render(report, color=color, verbose=args.verbose))
+    else:
+        sys.stdout.write(render(report, args.format))
+    for fmt, path in outputs:
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(render(report, fmt), encoding="utf-8")
+        except OSError as exc:
+            print(f"static-check: error: {path}: cannot write report ({exc.strerror})", file=sys.stderr)
+            return 2
+    return exit_code(report, args.fail_on)

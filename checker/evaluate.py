@@ -1,0 +1,256 @@
+"""Evaluate layer: ELF facts + policy rules -> findings. No I/O, no CI knowledge."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from typing import Any
+
+from checker.data_files import load
+from checker.models import ElfFacts, Finding
+from checker.policy import Rules
+from checker.versions import parse_version, parse_version_name, version_text, vkey
+
+# Non-numeric version names that still imply a minimum glibc release.
+_IMPLIED_GLIBC = {"GLIBC_ABI_DT_RELR": (2, 36)}
+_MAX_LISTED_SYMBOLS = 6
+
+Check = Callable[[ElfFacts, dict[str, Any], Rules], list[Finding]]
+
+
+def rule_info(rule: str) -> dict[str, str]:
+    return load("rules.json")["rules"].get(rule, {"severity": "error", "title": rule, "help": ""})
+
+
+def finding(rule: str, message: str, hint: str, **details: Any) -> Finding:
+    return Finding(rule=rule, severity=rule_info(rule)["severity"], message=message, hint=hint, details=details)  # type: ignore[arg-type]
+
+
+def effective_glibc(facts: ElfFacts) -> tuple[int, ...] | None:
+    """Highest glibc release the file needs, counting GLIBC_ABI_DT_RELR as 2.36."""
+    best = parse_version(facts.max_versions["GLIBC"]) if "GLIBC" in facts.max_versions else None
+    for name in facts.nonnumeric_versions:
+        implied = _IMPLIED_GLIBC.get(name)
+        if implied and (best is None or implied > best):
+            best = implied
+    return best
+
+
+def _needs_above(facts: ElfFacts, namespace: str, limit: tuple[int, ...]) -> list[tuple[str, list[str]]]:
+    """Version names of one namespace above the limit, newest first, with their symbols."""
+    names = {n for needs in facts.version_needs.values() for n in needs}
+    out = []
+    for name in names:
+        parsed = parse_version_name(name)
+        if parsed and parsed.namespace == namespace and vkey(parsed.version) > vkey(limit):
+            out.append((parsed.version, name))
+        elif namespace == "GLIBC" and name in _IMPLIED_GLIBC and _IMPLIED_GLIBC[name] > limit:
+            out.append((_IMPLIED_GLIBC[name], name))
+    return [(name, facts.symbols.get(name, [])) for _, name in sorted(out, reverse=True)]
+
+
+def _describe_needs(needs: list[tuple[str, list[str]]]) -> str:
+    parts = []
+    for name, symbols in needs:
+        if symbols:
+            shown = ", ".join(symbols[:_MAX_LISTED_SYMBOLS])
+            more = f" and {len(symbols) - _MAX_LISTED_SYMBOLS} more" if len(symbols) > _MAX_LISTED_SYMBOLS else ""
+            parts.append(f"{name} ({shown}{more})")
+        elif name in _IMPLIED_GLIBC:
+            parts.append(f"{name} (packed relative relocations, glibc {version_text(_IMPLIED_GLIBC[name])}+)")
+        else:
+            parts.append(name)
+    return "; ".join(parts)
+
+
+def check_versions(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    out = []
+    for namespace, limit in rules.max_versions.items():
+        needs = _needs_above(facts, namespace, limit)
+        if not needs:
+            continue
+        top = needs[0][0]
+        required = version_text(_IMPLIED_GLIBC.get(top) or parse_version_name(top).version)  # type: ignore[union-attr]
+        if namespace == "GLIBC":
+            arch = _zig_arch(facts.machine)
+            hint = (
+                f"built against glibc {required} or newer; rebuild in an older image (e.g. manylinux2014 or a "
+                f"distro with glibc {version_text(limit)}), cross-compile with "
+                f"`zig cc -target {arch}-linux-gnu.{version_text(limit)}`, or link statically with musl"
+            )
+            out.append(finding(
+                "glibc-version",
+                f"needs glibc {required}, above the limit {version_text(limit)}: {_describe_needs(needs)}",
+                hint, namespace=namespace, required=required, limit=version_text(limit),
+                versions={name: syms for name, syms in needs},
+            ))
+        else:
+            hint = _namespace_hint(namespace, version_text(limit))
+            out.append(finding(
+                "symbol-version",
+                f"needs {namespace} {required}, above the limit {version_text(limit)}: {_describe_needs(needs)}",
+                hint, namespace=namespace, required=required, limit=version_text(limit),
+                versions={name: syms for name, syms in needs},
+            ))
+    return out
+
+
+def _namespace_hint(namespace: str, limit: str) -> str:
+    if namespace in ("GLIBCXX", "CXXABI"):
+        return (f"built with a newer libstdc++ than {namespace} {limit}; build with the target's GCC, "
+                "use an older toolchain image, or link libstdc++ statically (-static-libstdc++)")
+    if namespace == "GCC":
+        return "needs a newer libgcc_s; build with an older GCC or link it statically (-static-libgcc)"
+    return f"needs a newer {namespace} library than {limit}; build against the oldest version you support or bundle it"
+
+
+def _zig_arch(machine: str) -> str:
+    return {"i386": "x86", "ppc64le": "powerpc64le", "ppc64": "powerpc64", "arm": "arm"}.get(machine, machine)
+
+
+def check_private(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    if not rules.has_limits:
+        return []
+    private = [n for n in facts.nonnumeric_versions if n.endswith("_PRIVATE")]
+    if not private:
+        return []
+    return [finding("glibc-private", f"uses private version(s) {', '.join(private)}",
+                    "do not link against glibc internals; the file only works with the exact glibc build it was linked with",
+                    versions=private)]
+
+
+def check_static(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    if not rules.require_static or facts.linkage != "dynamic":
+        return []
+    needed = ", ".join(facts.needed) or "no libraries"
+    interp = f"interpreter {facts.interpreter}, " if facts.interpreter else ""
+    hint = "link statically: gcc -static (or -static-pie), musl-gcc -static, or for Go CGO_ENABLED=0"
+    if facts.type == "shared-library":
+        hint = "a shared library is always dynamic; exempt it with a per-path override (overrides: paths: ['lib/*.so'], require-static: false)"
+    return [finding("not-static", f"dynamically linked ({interp}NEEDED {needed})", hint)]
+
+
+def check_needed(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    if rules.allowed_needed is None:
+        return []
+    bad = [lib for lib in facts.needed if not any(fnmatch.fnmatchcase(lib, p) for p in rules.allowed_needed)]
+    if not bad:
+        return []
+    return [finding(
+        "needed-not-allowed",
+        f"needs shared librar{'y' if len(bad) == 1 else 'ies'} not in the allowed list: {', '.join(bad)}",
+        "link these statically, bundle them next to the binary with RUNPATH $ORIGIN, or add them to allowed-needed",
+        libraries=bad,
+    )]
+
+
+def check_arch(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    if not rules.arch or facts.machine.lower() in rules.arch:
+        return []
+    return [finding("arch-not-allowed", f"built for {facts.machine}, allowed: {', '.join(rules.arch)}",
+                    "build for the intended GOARCH/target triple, or add the architecture to arch",
+                    machine=facts.machine)]
+
+
+def check_libc(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    if not rules.libc or facts.linkage != "dynamic" or facts.libc not in ("glibc", "musl") or facts.libc == rules.libc:
+        return []
+    if rules.libc == "musl":
+        hint = "build on Alpine or with musl-gcc / zig cc -target <arch>-linux-musl, or link statically"
+    else:
+        hint = "build against glibc, or link statically with musl so no musl loader is needed"
+    return [finding("libc-mismatch", f"dynamically linked against {facts.libc}, but the target provides {rules.libc}", hint,
+                    libc=facts.libc)]
+
+
+def check_rpath(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    if not rules.forbid_rpath:
+        return []
+    bad = [p for p in facts.rpath + facts.runpath if not p.startswith(("$ORIGIN", "${ORIGIN}"))]
+    if not bad:
+        return []
+    return [finding("rpath", f"searches libraries in {', '.join(bad)}",
+                    "drop the RPATH/RUNPATH (patchelf --remove-rpath, or fix -Wl,-rpath) or make it relative to $ORIGIN",
+                    paths=bad)]
+
+
+def check_kernel(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    if not rules.min_kernel or not facts.min_kernel:
+        return []
+    need = parse_version(facts.min_kernel)
+    if vkey(need) <= vkey(rules.min_kernel):
+        return []
+    return [finding("kernel-version", f"needs Linux {facts.min_kernel} or newer (ABI tag), the target has {version_text(rules.min_kernel)}",
+                    "build with a toolchain/glibc configured for the older kernel (--enable-kernel), or in the target's image",
+                    required=facts.min_kernel)]
+
+
+CHECKS: list[Check] = [check_versions, check_private, check_static, check_needed, check_arch, check_libc, check_rpath, check_kernel]
+
+
+def evaluate(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    """Run every check, then apply the policy's ignore list and severity overrides."""
+    out: list[Finding] = []
+    for check in CHECKS:
+        for f in check(facts, extra, rules):
+            if f.rule in rules.ignore:
+                continue
+            if f.rule in rules.severity:
+                f.severity = rules.severity[f.rule]  # type: ignore[assignment]
+            out.append(f)
+    return out
+
+
+def distro_support(facts: ElfFacts) -> tuple[list[str], list[str]] | None:
+    """(runs on, not on) display names over the known distros, or None when not applicable."""
+    if facts.linkage is None:
+        return None
+    targets: dict[str, dict[str, Any]] = load("targets.json")["targets"]
+    need_glibc = effective_glibc(facts)
+    runs, not_on = [], []
+    for family in load("targets.json")["families"]:
+        for tid in family["releases"]:
+            data = targets[tid]
+            ok = _fits(facts, need_glibc, data)
+            (runs if ok else not_on).append(data["display"])
+    if facts.linkage == "dynamic" and facts.libc == "musl":
+        runs, not_on = ["Alpine Linux"], runs + not_on
+    return runs, not_on
+
+
+def _fits(facts: ElfFacts, need_glibc: tuple[int, ...] | None, distro: dict[str, Any]) -> bool:
+    if facts.min_kernel and "kernel" in distro and vkey(parse_version(facts.min_kernel)) > vkey(parse_version(distro["kernel"])):
+        return False
+    if facts.linkage != "dynamic":
+        return True
+    if facts.libc == "musl":
+        return False
+    if need_glibc and vkey(need_glibc) > vkey(parse_version(distro["glibc"])):
+        return False
+    for ns in ("GLIBCXX", "CXXABI"):
+        if ns in facts.max_versions and ns in distro and vkey(parse_version(facts.max_versions[ns])) > vkey(parse_version(distro[ns])):
+            return False
+    return True
+
+
+def compact_support(runs: list[str], not_on: list[str]) -> str:
+    """'runs on: Debian 12+, RHEL 9+; not on: CentOS 7, RHEL 8, Debian 11'."""
+    data = load("targets.json")
+    targets = data["targets"]
+    run_set = set(runs)
+    parts = []
+    for family in data["families"]:
+        names = [targets[t]["display"] for t in family["releases"]]
+        ok = [n for n in names if n in run_set]
+        if not ok:
+            continue
+        first = names.index(ok[0])
+        if (ok == names[first:] and len(ok) > 1) or (ok == names[-1:] and len(names) > 1):
+            parts.append(f"{ok[0]}+")
+        else:
+            parts.extend(ok)
+    parts.extend(n for n in runs if n not in {targets[t]["display"] for f in data["families"] for t in f["releases"]})
+    text = f"runs on: {', '.join(parts) if parts else 'none of the known distros'}"
+    if not_on:
+        text += f"; not on: {', '.join(not_on)}"
+    return text

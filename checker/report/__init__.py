@@ -1,0 +1,22 @@
+"""Report layer: a Report -> text in one format. Formats register in FORMATS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from checker.models import Report
+from checker.report import json_report, markdown, text
+
+Renderer = Callable[[Report], str]
+
+FORMATS: dict[str, Renderer] = {
+    "text": text.render,
+    "json": json_report.render,
+    "markdown": markdown.render,
+}
+
+
+def render(report: Report, fmt: str, *, color: bool = False) -> str:
+    if fmt == "text":
+        return text.render(report, color=color)
+    return FORMATS[fmt](report)

@@ -1,0 +1,100 @@
+"""One check run: discover -> inspect -> evaluate, producing a Report (no output, no CI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from checker import __version__
+from checker.discover import Candidate, discover
+from checker.evaluate import compact_support, distro_support, evaluate
+from checker.inspect.elf_file import Inspection, inspect_path
+from checker.inspect.raw import ElfParseError
+from checker.models import FileResult, Report
+from checker.policy import Policy
+
+FAIL_ON = ("error", "warning", "never")
+_NOT_PROGRAMS = {"relocatable": "relocatable object", "core": "core dump", "debug-only": "separate debug info"}
+
+Progress = Callable[[int, int, str], None]
+
+
+class NoInputError(Exception):
+    """No file matched the given paths (exit 2 unless allowed)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    fail_on: str = "error"
+    allow_empty: bool = False
+
+
+def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOptions(),
+                progress: Progress | None = None) -> Report:
+    candidates = discover(patterns)
+    if not candidates and not options.allow_empty:
+        raise NoInputError(f"no files matched: {' '.join(patterns)}")
+    results: list[FileResult] = []
+    for i, cand in enumerate(candidates):
+        if progress:
+            progress(i, len(candidates), cand.path)
+        results.append(check_candidate(cand, policy, options))
+    if progress:
+        progress(len(candidates), len(candidates), "")
+    return build_report(results, policy, patterns)
+
+
+def check_candidate(cand: Candidate, policy: Policy, options: RunOptions) -> FileResult:
+    if cand.problem:
+        return FileResult(cand.path, "error", reason=cand.problem)
+    if cand.skip:
+        return FileResult(cand.path, "skipped", reason=cand.skip)
+    try:
+        inspection = inspect_path(cand.path)
+    except ElfParseError as exc:
+        return FileResult(cand.path, "error", reason=str(exc))
+    except OSError as exc:
+        return FileResult(cand.path, "error", reason=f"cannot read ({exc.strerror or exc})")
+    return judge(cand.path, inspection, policy, options)
+
+
+def judge(path: str, inspection: Inspection, policy: Policy, options: RunOptions) -> FileResult:
+    """Apply the policy to an inspected file (also used for archive members)."""
+    if inspection.kind != "elf" or inspection.facts is None:
+        return FileResult(path, "skipped", reason=inspection.kind)
+    facts = inspection.facts
+    if facts.type in _NOT_PROGRAMS or facts.type.startswith("unknown"):
+        reason = _NOT_PROGRAMS.get(facts.type, f"ELF type {facts.type}")
+        return FileResult(path, "skipped", reason=f"{reason}: not a program or library", elf=facts, extra=inspection.extra)
+    findings = evaluate(facts, inspection.extra, policy.rules_for(path))
+    result = FileResult(path, file_status(findings, options.fail_on), elf=facts, findings=findings, extra=inspection.extra)
+    support = distro_support(facts)
+    if support is not None:
+        result.runs_on, result.not_on = support
+        result.extra = {**result.extra, "portability": compact_support(*support)}
+    return result
+
+
+def file_status(findings: list, fail_on: str) -> str:  # type: ignore[type-arg]
+    levels = {"error"} if fail_on in ("error", "never") else {"error", "warning"}
+    return "fail" if any(f.severity in levels for f in findings) else "pass"
+
+
+def build_report(results: list[FileResult], policy: Policy, patterns: list[str]) -> Report:
+    report = Report(files=results, policy=policy.describe(), tool_version=__version__)
+    statuses = {r.status for r in results}
+    report.verdict = "error" if "error" in statuses else "fail" if "fail" in statuses else "pass"
+    if not policy.rules.has_limits and not policy.overrides:
+        report.notes.append("no limit was set (no target, max-glibc, require-static, allowed-needed or arch): facts only")
+    if not any(r.elf for r in results):
+        report.notes.append(f"no ELF files found in: {' '.join(patterns)}")
+    return report
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    """0 pass, 1 policy violation, 2 unreadable input."""
+    if report.verdict == "error":
+        return 2
+    if report.verdict == "fail" and fail_on != "never":
+        return 1
+    return 0

@@ -25,27 +25,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="*", metavar="PATH_OR_GLOB", help="files, directories (recursed) or globs (** allowed)")
     pol = p.add_argument_group("policy (flags override the config file; the config file overrides --target)")
-    pol.add_argument("--target", help="preset: centos7, rhel8, rhel9, debian11, debian12, ubuntu20.04, ubuntu22.04, "
-                     "ubuntu24.04, amazonlinux2, al2023, manylinux2014, manylinux_2_28, alpine, ... (see --list-targets)")
+    pol.add_argument(
+        "--target",
+        help="preset: centos7, rhel8, rhel9, debian11, debian12, ubuntu20.04, ubuntu22.04, "
+        "ubuntu24.04, amazonlinux2, al2023, manylinux2014, manylinux_2_28, alpine, ... (see --list-targets)",
+    )
     pol.add_argument("--max-glibc", metavar="VER", help="highest GLIBC_x.y version a file may need, e.g. 2.17")
-    pol.add_argument("--max-version", metavar="NS=VER", action="append",
-                     help="highest version per namespace, e.g. GLIBCXX=3.4.19 (repeatable)")
-    pol.add_argument("--require-static", action=argparse.BooleanOptionalAction, default=None,
-                     help="fail dynamically linked files (static-pie passes)")
+    pol.add_argument(
+        "--max-version", metavar="NS=VER", action="append", help="highest version per namespace, e.g. GLIBCXX=3.4.19 (repeatable)"
+    )
+    pol.add_argument(
+        "--require-static", action=argparse.BooleanOptionalAction, default=None, help="fail dynamically linked files (static-pie passes)"
+    )
     pol.add_argument("--allowed-needed", metavar="GLOBS", help="comma-separated glob patterns of allowed DT_NEEDED libraries")
     pol.add_argument("--arch", metavar="LIST", help="allowed machines, e.g. x86_64,aarch64")
     pol.add_argument("--libc", choices=("glibc", "musl", "any"), help="C library the target provides for dynamic files")
     pol.add_argument("--min-kernel", metavar="VER", help="oldest kernel to support; fail files whose ABI tag needs newer")
-    pol.add_argument("--forbid-rpath", action=argparse.BooleanOptionalAction, default=None,
-                     help="fail files with an RPATH/RUNPATH entry not relative to $ORIGIN")
+    pol.add_argument(
+        "--forbid-rpath",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fail files with an RPATH/RUNPATH entry not relative to $ORIGIN",
+    )
     pol.add_argument("--ignore", metavar="RULES", action="append", help="rule ids to ignore (comma-separated, repeatable)")
     pol.add_argument("--config", metavar="FILE", help=f"YAML policy file (default: {DEFAULT_CONFIG} if present)")
     out = p.add_argument_group("output")
     out.add_argument("--format", choices=FORMAT_NAMES, default="text", help="format on stdout (default: text)")
-    out.add_argument("--output", metavar="FORMAT=FILE", action="append", default=[],
-                     help="also write a report to FILE (repeatable), e.g. json=report.json")
-    out.add_argument("--fail-on", choices=FAIL_ON, default="error",
-                     help="lowest finding severity that fails the run (default: error)")
+    out.add_argument(
+        "--output",
+        metavar="FORMAT=FILE",
+        action="append",
+        default=[],
+        help="also write a report to FILE (repeatable), e.g. json=report.json",
+    )
+    out.add_argument("--fail-on", choices=FAIL_ON, default="error", help="lowest finding severity that fails the run (default: error)")
     out.add_argument("--allow-empty", action="store_true", help="exit 0 when no file matches")
     out.add_argument("--color", action=argparse.BooleanOptionalAction, default=None, help="colour (default: on a TTY)")
     out.add_argument("-v", "--verbose", action="store_true", help="list every skipped file and every portability line")

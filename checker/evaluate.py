@@ -78,27 +78,39 @@ def check_versions(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list
                 f"distro with glibc {version_text(limit)}), cross-compile with "
                 f"`zig cc -target {arch}-linux-gnu.{version_text(limit)}`, or link statically with musl"
             )
-            out.append(finding(
-                "glibc-version",
-                f"needs glibc {required}, above the limit {version_text(limit)}: {_describe_needs(needs)}",
-                hint, namespace=namespace, required=required, limit=version_text(limit),
-                versions={name: syms for name, syms in needs},
-            ))
+            out.append(
+                finding(
+                    "glibc-version",
+                    f"needs glibc {required}, above the limit {version_text(limit)}: {_describe_needs(needs)}",
+                    hint,
+                    namespace=namespace,
+                    required=required,
+                    limit=version_text(limit),
+                    versions={name: syms for name, syms in needs},
+                )
+            )
         else:
             hint = _namespace_hint(namespace, version_text(limit))
-            out.append(finding(
-                "symbol-version",
-                f"needs {namespace} {required}, above the limit {version_text(limit)}: {_describe_needs(needs)}",
-                hint, namespace=namespace, required=required, limit=version_text(limit),
-                versions={name: syms for name, syms in needs},
-            ))
+            out.append(
+                finding(
+                    "symbol-version",
+                    f"needs {namespace} {required}, above the limit {version_text(limit)}: {_describe_needs(needs)}",
+                    hint,
+                    namespace=namespace,
+                    required=required,
+                    limit=version_text(limit),
+                    versions={name: syms for name, syms in needs},
+                )
+            )
     return out
 
 
 def _namespace_hint(namespace: str, limit: str) -> str:
     if namespace in ("GLIBCXX", "CXXABI"):
-        return (f"built with a newer libstdc++ than {namespace} {limit}; build with the target's GCC, "
-                "use an older toolchain image, or link libstdc++ statically (-static-libstdc++)")
+        return (
+            f"built with a newer libstdc++ than {namespace} {limit}; build with the target's GCC, "
+            "use an older toolchain image, or link libstdc++ statically (-static-libstdc++)"
+        )
     if namespace == "GCC":
         return "needs a newer libgcc_s; build with an older GCC or link it statically (-static-libgcc)"
     return f"needs a newer {namespace} library than {limit}; build against the oldest version you support or bundle it"
@@ -114,9 +126,14 @@ def check_private(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[
     private = [n for n in facts.nonnumeric_versions if n.endswith("_PRIVATE")]
     if not private:
         return []
-    return [finding("glibc-private", f"uses private version(s) {', '.join(private)}",
-                    "do not link against glibc internals; the file only works with the exact glibc build it was linked with",
-                    versions=private)]
+    return [
+        finding(
+            "glibc-private",
+            f"uses private version(s) {', '.join(private)}",
+            "do not link against glibc internals; the file only works with the exact glibc build it was linked with",
+            versions=private,
+        )
+    ]
 
 
 def check_static(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
@@ -126,7 +143,9 @@ def check_static(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
     interp = f"interpreter {facts.interpreter}, " if facts.interpreter else ""
     hint = "link statically: gcc -static (or -static-pie), musl-gcc -static, or for Go CGO_ENABLED=0"
     if facts.type == "shared-library":
-        hint = "a shared library is always dynamic; exempt it with a per-path override (overrides: paths: ['lib/*.so'], require-static: false)"
+        hint = (
+            "a shared library is always dynamic; exempt it with a per-path override (overrides: paths: ['lib/*.so'], require-static: false)"
+        )
     return [finding("not-static", f"dynamically linked ({interp}NEEDED {needed})", hint)]
 
 
@@ -136,20 +155,27 @@ def check_needed(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
     bad = [lib for lib in facts.needed if not any(fnmatch.fnmatchcase(lib, p) for p in rules.allowed_needed)]
     if not bad:
         return []
-    return [finding(
-        "needed-not-allowed",
-        f"needs shared librar{'y' if len(bad) == 1 else 'ies'} not in the allowed list: {', '.join(bad)}",
-        "link these statically, bundle them next to the binary with RUNPATH $ORIGIN, or add them to allowed-needed",
-        libraries=bad,
-    )]
+    return [
+        finding(
+            "needed-not-allowed",
+            f"needs shared librar{'y' if len(bad) == 1 else 'ies'} not in the allowed list: {', '.join(bad)}",
+            "link these statically, bundle them next to the binary with RUNPATH $ORIGIN, or add them to allowed-needed",
+            libraries=bad,
+        )
+    ]
 
 
 def check_arch(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
     if not rules.arch or facts.machine.lower() in rules.arch:
         return []
-    return [finding("arch-not-allowed", f"built for {facts.machine}, allowed: {', '.join(rules.arch)}",
-                    "build for the intended GOARCH/target triple, or add the architecture to arch",
-                    machine=facts.machine)]
+    return [
+        finding(
+            "arch-not-allowed",
+            f"built for {facts.machine}, allowed: {', '.join(rules.arch)}",
+            "build for the intended GOARCH/target triple, or add the architecture to arch",
+            machine=facts.machine,
+        )
+    ]
 
 
 def check_libc(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
@@ -159,8 +185,9 @@ def check_libc(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Fin
         hint = "build on Alpine or with musl-gcc / zig cc -target <arch>-linux-musl, or link statically"
     else:
         hint = "build against glibc, or link statically with musl so no musl loader is needed"
-    return [finding("libc-mismatch", f"dynamically linked against {facts.libc}, but the target provides {rules.libc}", hint,
-                    libc=facts.libc)]
+    return [
+        finding("libc-mismatch", f"dynamically linked against {facts.libc}, but the target provides {rules.libc}", hint, libc=facts.libc)
+    ]
 
 
 def check_rpath(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
@@ -169,9 +196,14 @@ def check_rpath(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Fi
     bad = [p for p in facts.rpath + facts.runpath if not p.startswith(("$ORIGIN", "${ORIGIN}"))]
     if not bad:
         return []
-    return [finding("rpath", f"searches libraries in {', '.join(bad)}",
-                    "drop the RPATH/RUNPATH (patchelf --remove-rpath, or fix -Wl,-rpath) or make it relative to $ORIGIN",
-                    paths=bad)]
+    return [
+        finding(
+            "rpath",
+            f"searches libraries in {', '.join(bad)}",
+            "drop the RPATH/RUNPATH (patchelf --remove-rpath, or fix -Wl,-rpath) or make it relative to $ORIGIN",
+            paths=bad,
+        )
+    ]
 
 
 def check_kernel(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
@@ -180,9 +212,14 @@ def check_kernel(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
     need = parse_version(facts.min_kernel)
     if vkey(need) <= vkey(rules.min_kernel):
         return []
-    return [finding("kernel-version", f"needs Linux {facts.min_kernel} or newer (ABI tag), the target has {version_text(rules.min_kernel)}",
-                    "build with a toolchain/glibc configured for the older kernel (--enable-kernel), or in the target's image",
-                    required=facts.min_kernel)]
+    return [
+        finding(
+            "kernel-version",
+            f"needs Linux {facts.min_kernel} or newer (ABI tag), the target has {version_text(rules.min_kernel)}",
+            "build with a toolchain/glibc configured for the older kernel (--enable-kernel), or in the target's image",
+            required=facts.min_kernel,
+        )
+    ]
 
 
 CHECKS: list[Check] = [check_versions, check_private, check_static, check_needed, check_arch, check_libc, check_rpath, check_kernel]

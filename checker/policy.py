@@ -33,8 +33,13 @@ class Rules:
     @property
     def has_limits(self) -> bool:
         return bool(
-            self.max_versions or self.require_static or self.allowed_needed is not None
-            or self.arch or self.libc or self.min_kernel or self.forbid_rpath
+            self.max_versions
+            or self.require_static
+            or self.allowed_needed is not None
+            or self.arch
+            or self.libc
+            or self.min_kernel
+            or self.forbid_rpath
         )
 
 
@@ -120,8 +125,16 @@ def build_policy(config: dict[str, Any], cli: dict[str, Any]) -> Policy:
 
 
 _KNOWN_KEYS = {
-    "max-glibc", "max-version", "require-static", "allowed-needed", "arch", "libc",
-    "min-kernel", "forbid-rpath", "ignore", "severity",
+    "max-glibc",
+    "max-version",
+    "require-static",
+    "allowed-needed",
+    "arch",
+    "libc",
+    "min-kernel",
+    "forbid-rpath",
+    "ignore",
+    "severity",
 }
 
 

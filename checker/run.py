@@ -29,8 +29,7 @@ class RunOptions:
     allow_empty: bool = False
 
 
-def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOptions(),
-                progress: Progress | None = None) -> Report:
+def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOptions(), progress: Progress | None = None) -> Report:
     candidates = discover(patterns)
     if not candidates and not options.allow_empty:
         raise NoInputError(f"no files matched: {' '.join(patterns)}")

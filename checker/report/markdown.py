@@ -18,8 +18,10 @@ def file_row(r: FileResult) -> str:
         return f"| {_ICON[r.status]} {r.status} | `{cell(r.path)}` | {cell(r.reason or '')} | | | |"
     e = r.elf
     needed = ", ".join(e.needed) or "none"
-    return (f"| {_ICON[r.status]} {r.status} | `{cell(r.path)}` | {e.linkage or e.type}, {e.libc}, {e.machine} "
-            f"| {cell(glibc_reason(e)) or '-'} | {cell(needed)} | {cell(r.extra.get('portability', '') or '-')} |")
+    return (
+        f"| {_ICON[r.status]} {r.status} | `{cell(r.path)}` | {e.linkage or e.type}, {e.libc}, {e.machine} "
+        f"| {cell(glibc_reason(e)) or '-'} | {cell(needed)} | {cell(r.extra.get('portability', '') or '-')} |"
+    )
 
 
 def findings_block(r: FileResult) -> list[str]:
@@ -35,8 +37,7 @@ def render(report: Report, *, title: str = "static-check", max_rows: int | None 
     for note in report.notes:
         lines.append(f"> {note}")
     rows = [r for r in report.files if r.status != "skipped"] + [r for r in report.files if r.status == "skipped"]
-    lines += ["", "| Verdict | File | Linkage | Highest GLIBC (symbols) | NEEDED | Portability |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "| Verdict | File | Linkage | Highest GLIBC (symbols) | NEEDED | Portability |", "|---|---|---|---|---|---|"]
     shown = rows if max_rows is None else rows[:max_rows]
     lines += [file_row(r) for r in shown]
     if len(shown) < len(rows):

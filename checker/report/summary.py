@@ -48,8 +48,10 @@ def policy_line(report: Report) -> str:
 
 def counts_line(report: Report) -> str:
     s = report.summary()
-    return (f"{s['files']} files: {s['pass']} passed, {s['fail']} failed, {s['error']} errors, "
-            f"{s['skipped']} skipped; {s['errors']} error and {s['warnings']} warning findings")
+    return (
+        f"{s['files']} files: {s['pass']} passed, {s['fail']} failed, {s['error']} errors, "
+        f"{s['skipped']} skipped; {s['errors']} error and {s['warnings']} warning findings"
+    )
 
 
 def status_label(result: FileResult) -> str:

@@ -1,0 +1,1 @@
+"""Publish layer: post results to GitHub/GitLab over REST (the only layer that imports requests)."""

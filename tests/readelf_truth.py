@@ -195,6 +195,9 @@ def truth(path: str | os.PathLike[str]) -> dict[str, Any]:
     is then empty and undefined symbols come from the dynamic segment (`-D -s`).
     """
     p = Path(path)
+    with p.open("rb") as fh:
+        if fh.read(4) != b"\x7fELF":
+            raise NotElfError(f"{p}: not an ELF file")
     facts = _parse_header(readelf(p, "-h"))
     sections = _parse_section_types(readelf(p, "-S")) if facts["has_section_headers"] else []
     facts["has_symtab"] = any(t == "SYMTAB" for _, t in sections)

@@ -53,8 +53,10 @@ EOF
     $SUDO apt-get update -q
 fi
 
-if ! command -v upx >/dev/null 2>&1 || ! upx --version 2>/dev/null | head -n1 | grep -q '^upx 4\.'; then
+# Read the version into a variable: piping into `head` could SIGPIPE upx under pipefail.
+upx_version="$(upx --version 2>/dev/null || true)"
+if [[ "$upx_version" != "upx 4."* && "$upx_version" != "upx 5."* ]]; then
     $SUDO apt-get install "${APT_OPTS[@]}" -t bookworm-backports upx-ucl
+    upx_version="$(upx --version)"
 fi
-
-upx --version | head -n1
+echo "${upx_version%%$'\n'*}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from checker.models import Report
-from checker.report import json_report, markdown, text
+from checker.report import codequality, json_report, junit, markdown, text
 
 Renderer = Callable[[Report], str]
 
@@ -13,6 +13,8 @@ FORMATS: dict[str, Renderer] = {
     "text": text.render,
     "json": json_report.render,
     "markdown": markdown.render,
+    "codequality": codequality.render,
+    "junit": junit.render,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -26,8 +27,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def python_env(extra: dict[str, str] | None = None, *, base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for a child Python that imports this checkout's `checker` (not another install)."""
-    import os
-
     env = dict(os.environ if base is None else base)
     env["PYTHONPATH"] = str(REPO)
     env.update(extra or {})

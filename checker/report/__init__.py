@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from checker.models import Report
-from checker.report import codequality, json_report, junit, markdown, text
+from checker.report import codequality, json_report, junit, markdown, sarif, text
 
 Renderer = Callable[[Report], str]
 
@@ -15,6 +15,7 @@ FORMATS: dict[str, Renderer] = {
     "markdown": markdown.render,
     "codequality": codequality.render,
     "junit": junit.render,
+    "sarif": sarif.render,
 }
 
 

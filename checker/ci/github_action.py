@@ -1,0 +1,539 @@
+"""GitHub Action mode: inputs from INPUT_* variables, outputs, job summary, annotations, PR comment.
+
+The runner hands a Docker action its inputs as `INPUT_<NAME>` with the name upper-cased and
+hyphens kept (`max-glibc` -> `INPUT_MAX-GLIBC`); `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` are
+files to append to. The container runs as root, while later steps run as the runner user, so
+everything written into the workspace is handed to the workspace's owner.
+
+The exit code reflects the policy verdict (per `fail-on`); a comment that cannot be posted is a
+warning, never a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from checker.evaluate import effective_glibc
+from checker.models import Report
+from checker.policy import PolicyError, build_policy, load_config
+from checker.report import json_report, markdown, sarif
+from checker.report.load import ReportError, load_report
+from checker.report.summary import counts_line, glibc_reason, policy_line
+from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
+from checker.versions import version_text
+
+COMMENT_MODES = ("auto", "always", "on-failure", "never")
+DEFAULT_CONFIG = ".static-check.yml"
+REPORT_PATH = ".static-check/report.json"  # relative to the workspace
+ANNOTATION_CAP = 10  # GitHub shows 10 error and 10 warning annotations per step
+SUMMARY_LIMIT = 512 * 1024  # GitHub caps a step summary at 1 MiB; stay well under
+PR_EVENTS = ("pull_request", "pull_request_target")
+
+# Inputs that map 1:1 onto policy settings (same names as .static-check.yml and the CLI flags).
+POLICY_INPUTS = ("target", "max-glibc", "require-static", "allowed-needed", "arch")
+
+
+class ActionError(Exception):
+    """Bad action input; reported as one ::error line, exit 2."""
+
+
+# -- inputs ----------------------------------------------------------------------------------
+
+
+def get_input(env: Mapping[str, str], name: str) -> str:
+    """INPUT_MAX-GLIBC as the runner sets it; INPUT_MAX_GLIBC too, for `env:`-style callers."""
+    key = "INPUT_" + name.replace(" ", "_").upper()
+    value = env.get(key)
+    if value is None:
+        value = env.get(key.replace("-", "_"), "")
+    return value.strip()
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
+
+
+@dataclass
+class Inputs:
+    binaries: list[str]
+    policy: dict[str, str]
+    config: str
+    comment: str
+    comment_key: str
+    token: str = field(repr=False)
+    fail_on: str
+    sarif: str
+    working_directory: str
+    report: str
+
+    @classmethod
+    def read(cls, env: Mapping[str, str]) -> Inputs:
+        comment = get_input(env, "comment").lower() or "auto"
+        if comment not in COMMENT_MODES:
+            raise ActionError(f"input comment: expected one of {', '.join(COMMENT_MODES)}, not {comment!r}")
+        fail_on = get_input(env, "fail-on").lower() or "error"
+        if fail_on not in FAIL_ON:
+            raise ActionError(f"input fail-on: expected one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+        return cls(
+            binaries=split_list(get_input(env, "binaries")),
+            policy={name: get_input(env, name) for name in POLICY_INPUTS if get_input(env, name)},
+            config=get_input(env, "config"),
+            comment=comment,
+            comment_key=get_input(env, "comment-key"),
+            token=get_input(env, "github-token"),
+            fail_on=fail_on,
+            sarif=get_input(env, "sarif"),
+            working_directory=get_input(env, "working-directory") or ".",
+            report=get_input(env, "report"),
+        )
+
+    def input_set(self) -> str:
+        """Short stable digest of what this step checks, so matrix legs get separate comments."""
+        data = json.dumps([self.binaries, sorted(self.policy.items()), self.config, self.working_directory])
+        return hashlib.sha256(data.encode()).hexdigest()[:8]
+
+
+# -- context ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    env: Mapping[str, str]
+    workspace: Path
+    event_name: str
+    event: dict[str, Any]
+
+    @classmethod
+    def read(cls, env: Mapping[str, str]) -> Context:
+        event: dict[str, Any] = {}
+        path = env.get("GITHUB_EVENT_PATH")
+        if path:
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    loaded = json.load(fh)
+                event = loaded if isinstance(loaded, dict) else {}
+            except (OSError, ValueError):
+                event = {}
+        workspace = Path(env.get("GITHUB_WORKSPACE") or os.getcwd())
+        return cls(env, workspace, env.get("GITHUB_EVENT_NAME", ""), event)
+
+    @property
+    def repository(self) -> str:
+        return self.env.get("GITHUB_REPOSITORY", "")
+
+    @property
+    def api_url(self) -> str:
+        # GitHub Enterprise Server: https://HOST/api/v3; the runner sets it for us.
+        return self.env.get("GITHUB_API_URL") or "https://api.github.com"
+
+    def pull_request(self) -> dict[str, Any] | None:
+        pr = self.event.get("pull_request")
+        if self.event_name in PR_EVENTS and isinstance(pr, dict) and isinstance(pr.get("number"), int):
+            return pr
+        return None
+
+    def is_fork(self) -> bool:
+        pr = self.pull_request() or {}
+        head = ((pr.get("head") or {}).get("repo") or {}).get("full_name")
+        base = ((pr.get("base") or {}).get("repo") or {}).get("full_name")
+        return bool(head and base and head != base)
+
+    def run_url(self) -> str:
+        server = self.env.get("GITHUB_SERVER_URL", "https://github.com")
+        run_id = self.env.get("GITHUB_RUN_ID")
+        return f"{server}/{self.repository}/actions/runs/{run_id}" if run_id and self.repository else ""
+
+    def default_key(self, inputs: Inputs) -> str:
+        return f"{self.env.get('GITHUB_WORKFLOW', 'workflow')}/{self.env.get('GITHUB_JOB', 'job')}/{inputs.input_set()}"
+
+
+# -- workflow commands -----------------------------------------------------------------------
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, **props: str) -> str:
+    joined = ",".join(f"{k}={escape_property(v)}" for k, v in props.items() if v)
+    return f"::{name}{' ' + joined if joined else ''}::{escape_data(message)}"
+
+
+_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def annotations(report: Report) -> list[str]:
+    """Ranked ::error/::warning lines, at most ANNOTATION_CAP per level; the last one of a level
+    summarises what did not fit, because GitHub drops the rest silently."""
+    rule_order = {rid: i for i, rid in enumerate(_rule_ids())}
+    items: list[tuple[str, int, str, str, str]] = []  # level, rank, path, rule, message
+    for r in report.files:
+        if r.status == "error":
+            items.append(("error", -1, r.path, "file-error", f"{r.path}: cannot be checked: {r.reason or 'unknown reason'}"))
+        for f in r.findings:
+            text = f"{r.path}: {f.message}" + (f" Fix: {f.hint}" if f.hint else "")
+            items.append((_LEVEL.get(f.severity, "warning"), rule_order.get(f.rule, 99), r.path, f.rule, text))
+    lines = []
+    for level in ("error", "warning", "notice"):
+        group = sorted((i for i in items if i[0] == level), key=lambda i: (i[1], i[2]))
+        shown = group if len(group) <= ANNOTATION_CAP else group[: ANNOTATION_CAP - 1]
+        for _, _, path, rule, text in shown:
+            lines.append(command(level, text, title=f"static-check {rule}: {path}"))
+        rest = group[len(shown) :]
+        if rest:
+            files = sorted({i[2] for i in rest})
+            names = ", ".join(files[:20]) + (f" and {len(files) - 20} more" if len(files) > 20 else "")
+            rules = ", ".join(sorted({i[3] for i in rest}))
+            text = f"{len(rest)} more {level} findings ({rules}) in: {names}. See the job summary for all of them."
+            lines.append(command(level, text, title=f"static-check: {len(rest)} more {level} findings"))
+    return lines
+
+
+def _rule_ids() -> list[str]:
+    from checker.data_files import load
+
+    return list(load("rules.json")["rules"])
+
+
+# -- job summary -----------------------------------------------------------------------------
+
+_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "skipped": "➖"}
+
+
+def file_section(r: Any) -> list[str]:
+    """One small table per binary: what it is, what it needs, where it runs, what to fix."""
+    cell = markdown.cell
+    lines = [f"#### {_ICON[r.status]} `{cell(r.path)}`: {r.status.upper()}", "", "| | |", "|---|---|"]
+    if r.elf is None:
+        lines.append(f"| Reason | {cell(r.reason or '')} |")
+        return [*lines, ""]
+    e = r.elf
+    lines.append(f"| Linkage | {cell(' '.join(p for p in (e.linkage or e.type, e.libc, e.machine) if p))} |")
+    lines.append(f"| Highest GLIBC (symbols) | {cell(glibc_reason(e)) or '-'} |")
+    lines.append(f"| NEEDED | {cell(', '.join(e.needed)) or 'none'} |")
+    if r.runs_on is not None:
+        lines.append(f"| Runs on | {cell(', '.join(r.runs_on)) or 'none of the known distros'} |")
+    if r.not_on:
+        lines.append(f"| Does not run on | {cell(', '.join(r.not_on))} |")
+    for f in r.findings:
+        lines.append(f"| **{f.severity}** `{f.rule}` | {cell(f.message)}<br>_Fix:_ {cell(f.hint)} |")
+    return [*lines, ""]
+
+
+def summary_markdown(report: Report, *, title: str = "static-check", detail: bool = True) -> str:
+    lines = [f"### {_ICON.get(report.verdict, '')} {title}: {report.verdict.upper()}", ""]
+    lines += [f"{counts_line(report)}. Policy: {policy_line(report)}.", ""]
+    lines += [f"> {n}" for n in report.notes]
+    checked = [r for r in report.files if r.status != "skipped"]
+    skipped = [r for r in report.files if r.status == "skipped"]
+    if detail:
+        for r in checked:
+            lines += file_section(r)
+    else:
+        lines += ["", markdown.render(report, title=title, max_rows=200).split("\n", 3)[-1]]
+    if skipped:
+        lines += ["<details><summary>Skipped files</summary>", ""]
+        lines += [f"- `{markdown.cell(r.path)}`: {markdown.cell(r.reason or '')}" for r in skipped[:200]]
+        if len(skipped) > 200:
+            lines.append(f"- ... and {len(skipped) - 200} more")
+        lines += ["", "</details>", ""]
+    return "\n".join(lines) + "\n"
+
+
+def fit(variants: list[str], limit: int) -> str:
+    from checker.publish.github import fit_body
+
+    return fit_body(variants, limit)
+
+
+# -- PR comment ------------------------------------------------------------------------------
+
+
+def comment_text(report: Report, ctx: Context, key: str) -> str:
+    """Comment body (without the marker): verdict first, details folded when long."""
+    head = f"### {_ICON.get(report.verdict, '')} static-check: {report.verdict.upper()}\n\n"
+    head += f"{counts_line(report)}. Policy: {policy_line(report)}.\n\n"
+    foot = "\n---\n<sub>"
+    foot += f"[Workflow run]({ctx.run_url()}) · " if ctx.run_url() else ""
+    foot += f"comment key `{markdown.cell(key)}` · updated in place by static-check</sub>\n"
+    full = summary_markdown(report, detail=True).split("\n", 4)[-1]
+    folded = markdown.render(report, max_rows=100).split("\n", 3)[-1]
+    variants = [
+        head + full + foot,
+        head + "<details><summary>Details</summary>\n\n" + folded + "\n</details>\n" + foot,
+        head + folded + foot,
+    ]
+    from checker.publish.github import SAFE_BODY
+
+    return fit(variants, SAFE_BODY - 300)
+
+
+def should_create(mode: str, report: Report) -> bool:
+    if mode == "always":
+        return True
+    if mode == "on-failure":
+        return report.verdict != "pass"
+    if mode == "auto":
+        return report.verdict != "pass" or any(r.findings for r in report.files)
+    return False
+
+
+def publish_comment(report: Report, ctx: Context, inputs: Inputs, number: int, key: str, out: TextIO) -> str:
+    """Create/update the sticky comment. Returns the outcome word; never raises."""
+    from checker.publish.github import StickyComment
+    from checker.publish.http import ApiError, RestClient
+
+    if not inputs.token:
+        print("static-check: no github-token given; not commenting", file=out)
+        return "skipped"
+    if not ctx.repository:
+        print("static-check: GITHUB_REPOSITORY is not set; not commenting", file=out)
+        return "skipped"
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+
+    def log(msg: str) -> None:
+        print(msg, file=out)
+
+    with RestClient(ctx.api_url, inputs.token, service="GitHub", extra_headers=headers, log=log) as client:
+        try:
+            result = StickyComment(client, ctx.repository, log=log).upsert(
+                number, key, comment_text(report, ctx, key), create=should_create(inputs.comment, report)
+            )
+        except ApiError as exc:
+            print(command("warning", _comment_failure(exc, ctx), title="static-check: PR comment not posted"), file=out)
+            return "failed"
+    if result.action == "skipped":
+        print(f"static-check: no comment on PR #{number} (comment: {inputs.comment}, verdict {report.verdict})", file=out)
+    else:
+        print(f"static-check: PR #{number} comment {result.action}{f': {result.url}' if result.url else ''}", file=out)
+    return result.action
+
+
+def _comment_failure(exc: Exception, ctx: Context) -> str:
+    text = str(exc)
+    status = getattr(exc, "status", None)
+    if status == 403 and "rate limit" not in text.lower():
+        why = (
+            "the token cannot write comments. Give the job `permissions: pull-requests: write`. "
+            "Pull requests from forks only get a read-only token: use the two-workflow pattern "
+            "(upload the JSON report as an artifact, comment from a `workflow_run` job with the `report` input)."
+        )
+        if ctx.is_fork():
+            why = "this pull request comes from a fork, so the token is read-only. " + why.split(". ", 1)[1]
+        return f"{text}. Could not comment: {why} The verdict, annotations and job summary are unaffected."
+    return f"{text}. Could not comment; the verdict, annotations and job summary are unaffected."
+
+
+# -- files in the workspace ------------------------------------------------------------------
+
+
+def hand_over(path: Path, workspace: Path) -> None:
+    """Give a file or directory we created to the workspace's owner: the container runs as root,
+    later steps as the runner user, who must be able to read, overwrite and delete it."""
+    if os.geteuid() != 0:
+        return
+    try:
+        st = workspace.stat()
+        os.chown(path, st.st_uid, st.st_gid)
+    except OSError:
+        path.chmod(0o777 if path.is_dir() else 0o666)
+
+
+def write_in_workspace(path: Path, text: str, workspace: Path) -> None:
+    created = [p for p in reversed(path.parents) if not p.exists()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for d in created:
+        hand_over(d, workspace)
+    path.write_text(text, encoding="utf-8")
+    hand_over(path, workspace)
+
+
+def append_file(path: str | None, text: str) -> None:
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+
+
+def set_outputs(env: Mapping[str, str], outputs: dict[str, str], out: TextIO) -> None:
+    target = env.get("GITHUB_OUTPUT")
+    if not target:
+        for k, v in outputs.items():
+            print(f"static-check output {k}={v}", file=out)
+        return
+    lines = []
+    for k, v in outputs.items():
+        if "\n" in v:
+            delim = f"ghadelimiter_{uuid.uuid4()}"
+            lines.append(f"{k}<<{delim}\n{v}\n{delim}\n")
+        else:
+            lines.append(f"{k}={v}\n")
+    append_file(target, "".join(lines))
+
+
+def max_glibc_found(report: Report) -> str:
+    found = [v for r in report.files if r.elf and (v := effective_glibc(r.elf))]
+    return version_text(max(found)) if found else ""
+
+
+def violations(report: Report) -> int:
+    return sum(1 for r in report.files for f in r.findings if f.severity in ("error", "warning"))
+
+
+def report_outputs(report: Report, report_path: str) -> dict[str, str]:
+    return {
+        "verdict": report.verdict,
+        "violations": str(violations(report)),
+        "max-glibc-found": max_glibc_found(report),
+        "report": report_path,
+    }
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def run_check(inputs: Inputs) -> Report:
+    config: dict[str, Any] = {}
+    config_path = inputs.config or (DEFAULT_CONFIG if os.path.isfile(DEFAULT_CONFIG) else "")
+    if config_path:
+        config = load_config(config_path)
+    policy = build_policy(config, dict(inputs.policy))
+    return check_paths(inputs.binaries, policy, RunOptions(fail_on=inputs.fail_on))
+
+
+def main(env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
+    env = os.environ if env is None else env
+    out = out or sys.stdout
+    try:
+        inputs = Inputs.read(env)
+    except ActionError as exc:
+        print(command("error", str(exc), title="static-check: bad input"), file=out)
+        return 2
+    ctx = Context.read(env)
+    workdir = (ctx.workspace / inputs.working_directory).resolve()
+    try:
+        os.chdir(workdir)
+    except OSError as exc:
+        print(command("error", f"working-directory {inputs.working_directory}: {exc.strerror}", title="static-check: bad input"), file=out)
+        return 2
+    if inputs.report:
+        return comment_from_report(inputs, ctx, out)
+    if not inputs.binaries:
+        print(command("error", "input binaries is empty: give one or more paths or globs", title="static-check: bad input"), file=out)
+        set_outputs(env, {"verdict": "error", "violations": "0", "max-glibc-found": "", "report": ""}, out)
+        return 2
+    try:
+        report = run_check(inputs)
+    except (PolicyError, NoInputError) as exc:
+        print(command("error", str(exc), title="static-check: cannot run"), file=out)
+        set_outputs(env, {"verdict": "error", "violations": "0", "max-glibc-found": "", "report": ""}, out)
+        return 2
+    return publish(report, inputs, ctx, out)
+
+
+def publish(report: Report, inputs: Inputs, ctx: Context, out: TextIO) -> int:
+    from checker.report import text
+
+    print(text.render(report, color=False), file=out, end="")
+    for line in annotations(report):
+        print(line, file=out)
+    append_file(ctx.env.get("GITHUB_STEP_SUMMARY"), fit([summary_markdown(report), summary_markdown(report, detail=False)], SUMMARY_LIMIT))
+
+    pr = ctx.pull_request()
+    key = inputs.comment_key or ctx.default_key(inputs)
+    data = json.loads(json_report.render(report))
+    data["github"] = {
+        "repository": ctx.repository,
+        "pull_request": pr["number"] if pr else None,
+        "head_sha": ((pr or {}).get("head") or {}).get("sha") or ctx.env.get("GITHUB_SHA"),
+        "run_id": ctx.env.get("GITHUB_RUN_ID"),
+        "comment_key": key,
+        "comment": inputs.comment,
+    }
+    report_path = ctx.workspace / REPORT_PATH
+    outputs = report_outputs(report, REPORT_PATH)
+    try:
+        write_in_workspace(report_path, json.dumps(data, indent=2) + "\n", ctx.workspace)
+        if inputs.sarif:
+            write_in_workspace(Path(inputs.sarif).resolve(), sarif.render(report), ctx.workspace)
+    except OSError as exc:
+        print(command("error", f"cannot write report: {exc.filename}: {exc.strerror}", title="static-check"), file=out)
+        set_outputs(ctx.env, outputs, out)
+        return 2
+    set_outputs(ctx.env, outputs, out)
+
+    if inputs.comment == "never":
+        pass
+    elif pr is None:
+        print(f"static-check: not a pull request event ({ctx.event_name or 'unknown'}); skipping the PR comment", file=out)
+    else:
+        publish_comment(report, ctx, inputs, pr["number"], key, out)
+    return exit_code(report, inputs.fail_on)
+
+
+def comment_from_report(inputs: Inputs, ctx: Context, out: TextIO) -> int:
+    """Second half of the fork-safe pattern: comment from a report made by an untrusted run."""
+    try:
+        report, raw = load_report(inputs.report)
+    except ReportError as exc:
+        print(command("error", str(exc), title="static-check: invalid report"), file=out)
+        return 2
+    gh = raw.get("github") if isinstance(raw.get("github"), dict) else {}
+    number = gh.get("pull_request")
+    key = inputs.comment_key or (gh.get("comment_key") if isinstance(gh.get("comment_key"), str) else "") or "report"
+    print(f"static-check: report {inputs.report}: verdict {report.verdict}; {counts_line(report)}", file=out)
+    append_file(ctx.env.get("GITHUB_STEP_SUMMARY"), fit([summary_markdown(report), summary_markdown(report, detail=False)], SUMMARY_LIMIT))
+    set_outputs(ctx.env, report_outputs(report, inputs.report), out)
+    if inputs.comment == "never":
+        return 0
+    if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
+        print("static-check: the report names no pull request; not commenting", file=out)
+        return 0
+    if not pr_matches_run(ctx, inputs, number, out):
+        return 0
+    publish_comment(report, ctx, inputs, number, key, out)
+    return 0
+
+
+def pr_matches_run(ctx: Context, inputs: Inputs, number: int, out: TextIO) -> bool:
+    """The artifact names the PR, but a hostile PR could name any. Accept it only if that PR's
+    head commit is the commit the triggering workflow run built."""
+    from checker.publish.http import ApiError, RestClient
+
+    run = ctx.event.get("workflow_run") if isinstance(ctx.event.get("workflow_run"), dict) else None
+    head_sha = (run or {}).get("head_sha")
+    if not head_sha:
+        print("static-check: no workflow_run head commit to check the report's PR against; not commenting", file=out)
+        return False
+    if not inputs.token or not ctx.repository:
+        return False
+    with RestClient(ctx.api_url, inputs.token, service="GitHub") as client:
+        try:
+            pr = client.json("GET", f"repos/{ctx.repository}/pulls/{number}")
+        except ApiError as exc:
+            print(command("warning", f"{exc}. Could not verify PR #{number}; not commenting.", title="static-check"), file=out)
+            return False
+    pr_head = ((pr or {}).get("head") or {}).get("sha") if isinstance(pr, dict) else None
+    if pr_head != head_sha:
+        print(
+            command(
+                "warning",
+                f"the report names PR #{number}, whose head is not the commit the run built; not commenting",
+                title="static-check",
+            ),
+            file=out,
+        )
+        return False
+    return True

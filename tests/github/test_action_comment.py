@@ -1,0 +1,226 @@
+"""entrypoint.py end to end against a fake GitHub API: sticky comment, outputs, summary, failure modes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from tests.fakeapi.server import Reply
+from tests.github.conftest import HEAD_SHA, PR, READ_ONLY, REPO, TOKEN, Action
+from tests.readelf_truth import truth
+
+MARKER = re.compile(r"^<!-- static-check:sticky key=.* -->$", re.M)
+
+
+def highest_glibc(path) -> str:
+    versions = [v.removeprefix("GLIBC_") for vs in truth(path)["version_needs"].values() for v in vs if re.fullmatch(r"GLIBC_[\d.]+", v)]
+    return max(versions, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+def ours(api, number: int = PR) -> list[dict]:
+    return [c for c in api.comments_on(REPO, number) if MARKER.search(c["body"])]
+
+
+@pytest.fixture
+def failing(fixture, action: Action):
+    """A dynamic glibc binary checked against CentOS 7: glibc-version fails."""
+    return action.add(fixture("c_dynamic"), "dist/app")
+
+
+def test_two_runs_leave_one_sticky_comment_past_the_first_page(action: Action, api, failing):
+    for i in range(130):  # a busy PR: ours lands on page 2 of 100
+        api.add_comment(REPO, PR, f"review chatter {i}")
+    first = action.run(binaries="dist/*", target="centos7")
+    second = action.run(binaries="dist/*", target="centos7")
+
+    assert first.returncode == second.returncode == 1
+    mine = ours(api)
+    assert len(mine) == 1, [c["body"][:80] for c in mine]
+    assert len(api.comments_on(REPO, PR)) == 131
+    body = mine[0]["body"]
+    assert "static-check: FAIL" in body and "`dist/app`" in body and "glibc-version" in body
+    assert "PR #7 comment created" in first.stdout
+    assert re.search(r"PR #7 comment (unchanged|updated)", second.stdout)
+    assert len(api.requests_to("POST", r".*/comments")) == 1
+    # The second run listed every page to find the comment.
+    pages = [r.query.get("page", "1") for r in api.requests_to("GET", r".*/issues/7/comments")]
+    assert pages.count("2") == 2 and all(r.query.get("per_page") == "100" for r in api.requests_to("GET", r".*/comments"))
+
+
+def test_outputs_summary_annotations_and_report(action: Action, api, failing):
+    run = action.run(binaries="dist/*", target="centos7")
+    assert run.returncode == 1
+    assert run.outputs["verdict"] == "fail"
+    assert run.outputs["violations"] == "1"
+    assert run.outputs["max-glibc-found"] == highest_glibc(failing)
+    report = json.loads((action.workspace / run.outputs["report"]).read_text())
+    assert report["verdict"] == "fail" and report["files"][0]["path"] == "dist/app"
+    assert report["github"]["pull_request"] == PR and report["github"]["head_sha"] == HEAD_SHA
+    # Summary: a table for the binary, with the symbol that needs the newest glibc and where it runs.
+    assert "#### ❌ `dist/app`: FAIL" in run.summary
+    assert f"GLIBC_{highest_glibc(failing)}" in run.summary
+    assert "| Runs on |" in run.summary and "| Does not run on |" in run.summary and "CentOS 7" in run.summary
+    assert "_Fix:_" in run.summary
+    # One annotation, title names rule and binary with ':' and ',' escaped.
+    assert run.annotations == [a for a in run.annotations if a.startswith("::error title=static-check glibc-version%3A dist/app::")]
+    assert len(run.annotations) == 1
+
+
+def test_token_never_leaks(action: Action, api, failing):
+    api.inject("POST", r".*/comments", Reply(400, {"message": f"echo {TOKEN}"}))
+    run = action.run(binaries="dist/*", target="centos7")
+    assert api.requests_to("POST", r".*/comments")[0].header("authorization") == f"Bearer {TOKEN}"
+    assert "::warning" in run.stdout and "***" in run.stdout
+    assert TOKEN not in run.all_text()
+
+
+def test_matrix_keys_keep_separate_comments(action: Action, api, failing):
+    action.run(binaries="dist/*", target="centos7", comment_key="centos7")
+    action.run(binaries="dist/*", target="rhel8", comment_key="rhel8")
+    action.run(binaries="dist/*", target="centos7", comment_key="centos7")
+    bodies = sorted(c["body"].splitlines()[0] for c in ours(api))
+    assert bodies == ["<!-- static-check:sticky key=centos7 -->", "<!-- static-check:sticky key=rhel8 -->"]
+
+
+def test_default_key_differs_per_input_set(action: Action, api, failing):
+    action.run(binaries="dist/*", target="centos7")
+    action.run(binaries="dist/*", max_glibc="2.28")
+    assert len(ours(api)) == 2
+
+
+def test_on_failure_comment_is_updated_when_the_run_passes(action: Action, api, failing):
+    action.run(binaries="dist/*", target="centos7", comment="on-failure", comment_key="k")
+    assert "FAIL" in ours(api)[0]["body"]
+    passed = action.run(binaries="dist/*", max_glibc="9.99", comment="on-failure", comment_key="k")
+    assert passed.returncode == 0 and passed.outputs["verdict"] == "pass"
+    mine = ours(api)
+    assert len(mine) == 1 and "static-check: PASS" in mine[0]["body"]
+
+
+def test_auto_does_not_create_a_comment_for_a_clean_pass(action: Action, api, failing):
+    run = action.run(binaries="dist/*", max_glibc="9.99")
+    assert run.returncode == 0
+    assert ours(api) == [] and api.requests_to("POST") == []
+    assert "no comment on PR #7" in run.stdout
+
+
+def test_always_comments_on_a_pass(action: Action, api, failing):
+    action.run(binaries="dist/*", max_glibc="9.99", comment="always")
+    assert "static-check: PASS" in ours(api)[0]["body"]
+
+
+def test_never_makes_no_api_call(action: Action, api, failing):
+    run = action.run(binaries="dist/*", target="centos7", comment="never")
+    assert run.returncode == 1 and api.log == []
+
+
+def test_not_a_pull_request_skips_the_comment(action: Action, api, failing):
+    run = action.run("push", event={"ref": "refs/heads/main"}, binaries="dist/*", target="centos7")
+    assert run.returncode == 1
+    assert "not a pull request event (push)" in run.stdout
+    assert api.log == [] and run.outputs["verdict"] == "fail"
+
+
+def test_fork_read_only_token_warns_and_keeps_the_verdict(action: Action, api, failing):
+    run = action.run(event=action.pr_event(fork=True), token=READ_ONLY, binaries="dist/*", target="centos7")
+    assert run.returncode == 1  # the verdict, not the comment's fate
+    warning = next(a for a in run.annotations if a.startswith("::warning"))
+    assert "403 Resource not accessible by integration" in warning
+    assert "fork" in warning and "pull-requests: write" in warning and "workflow_run" in warning
+    assert any(a.startswith("::error") for a in run.annotations)
+    assert "#### ❌ `dist/app`" in run.summary
+    assert api.comments_on(REPO, PR) == []
+    assert READ_ONLY not in run.all_text()
+
+
+def test_transient_502_and_secondary_rate_limit_are_retried(action: Action, api, failing):
+    api.inject("GET", r".*/issues/7/comments", Reply(502, "<html>502 Bad Gateway</html>"))
+    limited = Reply(403, {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})
+    limited.headers["Retry-After"] = "1"
+    api.inject("POST", r".*/issues/7/comments", limited)
+    run = action.run(binaries="dist/*", target="centos7")
+    assert run.returncode == 1
+    assert "retrying in 1s" in run.stdout
+    assert len(ours(api)) == 1
+    assert "PR #7 comment created" in run.stdout
+
+
+def test_lost_post_response_does_not_double_post(action: Action, api, failing):
+    api.inject("POST", r".*/issues/7/comments", mode="lost")
+    run = action.run(binaries="dist/*", target="centos7")
+    assert len(ours(api)) == 1
+    assert len(api.requests_to("POST")) == 1  # looked again instead of posting twice
+    assert "checking whether the comment was created" in run.stdout
+
+
+def test_502_after_create_does_not_double_post(action: Action, api, failing):
+    api.inject("POST", r".*/issues/7/comments", Reply(502, "bad gateway"), mode="after")
+    action.run(binaries="dist/*", target="centos7")
+    assert len(ours(api)) == 1 and len(api.requests_to("POST")) == 1
+
+
+def test_api_down_never_fails_the_job(action: Action, api, fixture):
+    action.add(fixture("c_static"), "dist/app")
+    api.inject("GET", r".*", Reply(503, "down"), times=100)
+    api.inject("POST", r".*", Reply(503, "down"), times=100)
+    run = action.run(binaries="dist/*", require_static="true", comment="always")
+    assert run.returncode == 0 and run.outputs["verdict"] == "pass"
+    assert "::warning" in run.stdout and "503" in run.stdout
+
+
+def test_enterprise_server_api_prefix(tmp_path, fixture):
+    from tests.fakeapi.github import FakeGitHub, Token
+
+    with FakeGitHub(prefix="/api/v3", tokens={TOKEN: Token()}) as ghes:
+        action = Action(tmp_path, ghes)
+        action.add(fixture("c_dynamic"), "dist/app")
+        action.run(binaries="dist/*", target="centos7")
+        assert len(ours(ghes)) == 1
+        assert all(r.path.startswith("/api/v3/repos/") for r in ghes.log)
+
+
+def test_bad_input_is_one_line_and_exit_2(action: Action, api, failing):
+    run = action.run(binaries="dist/*", comment="sometimes")
+    assert run.returncode == 2
+    assert run.stdout.strip().splitlines() == [
+        "::error title=static-check%3A bad input::input comment: expected one of auto, always, on-failure, never, not 'sometimes'"
+    ]
+    assert "Traceback" not in run.stderr
+
+
+def test_no_match_is_an_error_not_a_traceback(action: Action, api):
+    run = action.run(binaries="dist/*.bin", target="centos7")
+    assert run.returncode == 2 and "no files matched" in run.stdout and "Traceback" not in run.stderr
+    assert run.outputs["verdict"] == "error"
+
+
+def test_a_bad_file_does_not_hide_the_others(action: Action, api, failing, tmp_path):
+    broken = action.workspace / "dist" / "broken"
+    broken.write_bytes(b"\x7fELF\x02\x01\x01" + b"\0" * 9)  # ELF magic, truncated header
+    run = action.run(binaries="dist/*", target="centos7")
+    assert run.returncode == 2 and run.outputs["verdict"] == "error"
+    assert "dist/broken" in run.summary and "#### ❌ `dist/app`: FAIL" in run.summary
+    assert any("file-error%3A dist/broken" in a for a in run.annotations)
+    assert any("glibc-version%3A dist/app" in a for a in run.annotations)
+
+
+def test_working_directory_and_sarif_input(action: Action, api, fixture):
+    action.add(fixture("c_dynamic"), "sub/dist/app")
+    run = action.run(binaries="dist/app", target="centos7", working_directory="sub", sarif="out/results.sarif")
+    sarif = json.loads((action.workspace / "sub/out/results.sarif").read_text())
+    assert sarif["version"] == "2.1.0"
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["glibc-version"]
+    assert run.outputs["report"] == ".static-check/report.json"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root (as in the container) can hand files to another user")
+def test_files_written_as_root_belong_to_the_workspace_owner(action: Action, api, failing):
+    os.chown(action.workspace, 1234, 1234)
+    run = action.run(binaries="dist/*", target="centos7", sarif="results.sarif")
+    for rel in (".static-check", ".static-check/report.json", "results.sarif"):
+        st = (action.workspace / rel).stat()
+        assert (st.st_uid, st.st_gid) == (1234, 1234), rel
+    assert run.returncode == 1

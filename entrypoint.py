@@ -12,9 +12,10 @@ import sys
 
 
 def main() -> int:
-    # GitLab CI hook: the GitLab mode lives in checker.ci.gitlab_ci (filled in when it lands).
-    if os.environ.get("GITLAB_CI") == "true":  # GitLab hook
-        pass  # GitLab hook: `from checker.ci.gitlab_ci import main as gitlab_main; return gitlab_main(os.environ)`
+    if os.environ.get("GITLAB_CI") == "true":
+        from checker.ci.gitlab_ci import main as gitlab_main
+
+        return gitlab_main(os.environ)
     from checker.ci.github_action import main as github_main
 
     return github_main(os.environ)

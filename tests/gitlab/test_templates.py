@@ -150,3 +150,44 @@ def test_jobs_publish_the_reports_gitlab_reads():
         assert job["script"] == ["static-check-gitlab"]
         assert job["image"]["entrypoint"] == [""]
     assert template["static-check"] == {"extends": ".static-check", "stage": "test"}
+
+
+def readme_yaml_blocks() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    start = text.index("## GitLab CI\n")
+    end = text.find("\n## ", start + 1)
+    return re.findall(r"```yaml\n(.*?)```", text[start : end if end != -1 else None], re.S)
+
+
+def deep_merge(base: dict, local: dict) -> dict:
+    """How GitLab combines included configuration with the project's own: hashes merge, the rest is replaced."""
+    out = dict(base)
+    for key, value in local.items():
+        out[key] = deep_merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+def test_readme_examples_validate(tmp_path):
+    blocks = readme_yaml_blocks()
+    joined = "\n".join(blocks)
+    for kind in ("- project:", "- remote:", "- component:"):
+        assert kind in joined, f"README has no `include: {kind}` example"
+    for i, block in enumerate(blocks):
+        (tmp_path / f"example{i}.yml").write_text(block)
+    proc = check_jsonschema(*sorted(tmp_path.glob("example*.yml")))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_readme_template_example_gives_a_valid_job(tmp_path):
+    """Include the template the way the README's first example does, then apply `extends:`."""
+    example = next(yaml.safe_load(b) for b in readme_yaml_blocks() if "- project:" in b)
+    merged = deep_merge(yaml.safe_load(TEMPLATE.read_text()), {k: v for k, v in example.items() if k != "include"})
+    job = {k: v for k, v in merged["static-check"].items() if k != "extends"}
+    job = deep_merge(merged[".static-check"], job)
+    assert job["needs"] == ["build"] and job["stage"] == "test"
+    assert job["variables"]["STATIC_CHECK_TARGET"] == "centos7"
+    assert job["variables"]["STATIC_CHECK_FAIL_ON"] == "error"  # template default kept by the merge
+    pipeline = {**{k: v for k, v in merged.items() if k != ".static-check"}, "static-check": job}
+    (tmp_path / "pipeline.yml").write_text(yaml.safe_dump(pipeline))
+    proc = check_jsonschema(tmp_path / "pipeline.yml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--ignore", metavar="RULES", action="append", help="rule ids to ignore (comma-separated, repeatable)")
     pol.add_argument("--config", metavar="FILE", help=f"YAML policy file (default: {DEFAULT_CONFIG} if present)")
     out = p.add_argument_group("output")
-    out.add_argument("--format", choices=FORMAT_NAMES, default="text", help="format on stdout (default: text)")
+    # Every registered report format can go to stdout, not only the first three.
+    out.add_argument("--format", choices=output_formats(), default="text", help="format on stdout (default: text)")
     out.add_argument(
         "--output",
         metavar="FORMAT=FILE",

@@ -1,0 +1,27 @@
+"""Run the real static-check command line in a subprocess, as users and CI do."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m checker ARGS`; asserts that no Python traceback ever reaches the user."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    full_env.pop("NO_COLOR", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "checker", *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+    return proc

@@ -1,0 +1,282 @@
+"""Policy evaluation on real binaries: findings name the exact cause, rule ids are stable."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.data_files import DATA_DIR
+from checker.models import FileResult
+from checker.policy import build_policy
+from checker.run import RunOptions, check_paths
+from tests.readelf_truth import truth
+
+Get = Callable[[str], Path]
+
+RULES = json.loads((DATA_DIR / "rules.json").read_text())["rules"]
+TARGETS = json.loads((DATA_DIR / "targets.json").read_text())
+
+
+def check(path: Path, fail_on: str = "error", **flags: Any) -> FileResult:
+    cli = {k.replace("_", "-"): v for k, v in flags.items()}
+    report = check_paths([str(path)], build_policy({}, cli), RunOptions(fail_on=fail_on))
+    assert len(report.files) == 1
+    return report.files[0]
+
+
+def rules_of(result: FileResult) -> list[str]:
+    return [f.rule for f in result.findings]
+
+
+def test_every_finding_is_complete(fixture: Get) -> None:
+    result = check(fixture("c_exp"), max_glibc="2.17", allowed_needed="libc.so.6", arch="aarch64", require_static=True)
+    assert set(rules_of(result)) == {"glibc-version", "needed-not-allowed", "arch-not-allowed", "not-static"}
+    for f in result.findings:
+        assert f.rule in RULES and f.severity == RULES[f.rule]["severity"]
+        assert f.message and f.hint and "\n" not in f.message
+
+
+@pytest.mark.parametrize(
+    ("name", "limit", "version", "symbol"),
+    [
+        ("c_fcntl", "2.27", "GLIBC_2.28", "fcntl64"),
+        ("c_exp", "2.28", "GLIBC_2.29", "exp"),
+        ("c_pthread", "2.33", "GLIBC_2.34", "pthread_create"),
+        ("c_pthread", "2.33", "GLIBC_2.34", "__libc_start_main"),
+        ("lib_tls", "2.2", "GLIBC_2.3", "__tls_get_addr"),
+    ],
+)
+def test_glibc_limit_names_the_symbols(fixture: Get, name: str, limit: str, version: str, symbol: str) -> None:
+    path = fixture(name)
+    assert symbol in truth(path)["undefined_versioned"][version]
+    result = check(path, max_glibc=limit)
+    assert result.status == "fail"
+    (finding,) = result.findings
+    assert finding.rule == "glibc-version"
+    assert f"{version} (" in finding.message and symbol in finding.message
+    assert f"above the limit {limit}" in finding.message
+    assert "zig cc -target x86_64-linux-gnu." + limit in finding.hint
+    assert symbol in finding.details["versions"][version]
+
+
+def test_glibc_limit_at_the_needed_version_passes(fixture: Get) -> None:
+    assert check(fixture("c_exp"), max_glibc="2.34").status == "pass"
+    assert check(fixture("zig_glibc217"), max_glibc="2.17").status == "pass"
+
+
+def test_ld_linux_need_raises_the_floor(fixture: Get) -> None:
+    result = check(fixture("c_rseq"), max_glibc="2.34")
+    assert rules_of(result) == ["glibc-version"]
+    assert "needs glibc 2.35" in result.findings[0].message and "GLIBC_2.35" in result.findings[0].message
+
+
+def test_dt_relr_counts_as_glibc_2_36(fixture: Get) -> None:
+    result = check(fixture("c_relr"), max_glibc="2.35")
+    assert rules_of(result) == ["glibc-version"]
+    assert "GLIBC_ABI_DT_RELR" in result.findings[0].message and "2.36" in result.findings[0].message
+    assert check(fixture("c_relr"), max_glibc="2.36").status == "pass"
+    assert "Debian 11" in (result.not_on or []) and "Debian 12" in (result.runs_on or [])
+
+
+def test_cxx_limits(fixture: Get) -> None:
+    path = fixture("cxx_iostream")
+    result = check(path, max_version="GLIBCXX=3.4.19,CXXABI=1.3.7")
+    needs = truth(path)["version_needs"]["libstdc++.so.6"]
+    newer = [n for n in needs if n.startswith("GLIBCXX_") and tuple(map(int, n[8:].split("."))) > (3, 4, 19)]
+    if not newer:
+        pytest.skip("this g++ needs no GLIBCXX above 3.4.19")
+    findings = {f.details["namespace"]: f for f in result.findings}
+    assert findings["GLIBCXX"].rule == "symbol-version"
+    assert all(n in findings["GLIBCXX"].message for n in newer[:1])
+    assert "-static-libstdc++" in findings["GLIBCXX"].hint
+
+
+@pytest.mark.parametrize(
+    ("limit", "fails", "culprit"),
+    [
+        ("ZLIB=1.2.9", True, "z_new"),  # 1.2.10 > 1.2.9 numerically (string order says otherwise)
+        ("ZLIB=1.2.10", False, None),
+        ("VERS=2.9", True, "v210"),
+        ("VERS=2.10", False, None),
+        ("OPENSSL=3.0", False, None),  # 3.0 == 3.0.0
+        ("OPENSSL=1.1.1", True, "ossl_init"),
+        ("PNG16=0", False, None),
+    ],
+)
+def test_other_namespaces_compare_numerically(fixture: Get, limit: str, fails: bool, culprit: str | None) -> None:
+    result = check(fixture("c_versions"), max_version=limit)
+    assert (result.status == "fail") is fails
+    if culprit:
+        assert rules_of(result) == ["symbol-version"] and culprit in result.findings[0].message
+
+
+def test_private_versions(fixture: Get) -> None:
+    """VERS_PRIVATE is reported as a fact, not as a glibc-private finding."""
+    result = check(fixture("c_versions"), max_glibc="2.39")
+    assert "VERS_PRIVATE" in result.elf.nonnumeric_versions  # type: ignore[union-attr]
+    assert "glibc-private" not in rules_of(result)
+
+
+@pytest.mark.skipif(not Path("/lib/x86_64-linux-gnu/libm.so.6").exists(), reason="needs Debian's x86_64 libm")
+def test_glibc_private_warns() -> None:
+    path = Path("/lib/x86_64-linux-gnu/libm.so.6").resolve()
+    if "GLIBC_PRIVATE" not in {n for v in truth(path)["version_needs"].values() for n in v}:
+        pytest.skip("this libm needs no GLIBC_PRIVATE")
+    result = check(path, max_glibc="2.99")
+    (finding,) = result.findings
+    assert (finding.rule, finding.severity, result.status) == ("glibc-private", "warning", "pass")
+    assert check(path, fail_on="warning", max_glibc="2.99").status == "fail"
+
+
+@pytest.mark.parametrize(
+    ("name", "passes"),
+    [
+        ("c_static", True),
+        ("c_static_pie", True),
+        ("musl_static", True),
+        ("go_nocgo", True),
+        ("zig_aarch64_musl", True),
+        ("c_dynamic", False),
+        ("musl_dynamic", False),
+        ("go_cgo", False),
+    ],
+)
+def test_require_static(fixture: Get, name: str, passes: bool) -> None:
+    result = check(fixture(name), require_static=True)
+    assert (result.status == "pass") is passes
+    if not passes:
+        assert rules_of(result) == ["not-static"]
+        assert truth(fixture(name))["interpreter"] in result.findings[0].message
+
+
+def test_require_static_on_a_library_hints_at_overrides(fixture: Get) -> None:
+    result = check(fixture("lib_runpath"), require_static=True)
+    assert rules_of(result) == ["not-static"] and "overrides" in result.findings[0].hint
+
+
+def test_allowed_needed_globs(fixture: Get) -> None:
+    path = fixture("c_exp")
+    result = check(path, allowed_needed="libc.so.6")
+    assert rules_of(result) == ["needed-not-allowed"]
+    assert result.findings[0].details["libraries"] == ["libm.so.6"] and "libm.so.6" in result.findings[0].message
+    assert check(path, allowed_needed="libc.so.6, libm.so.*").status == "pass"
+    assert check(path, allowed_needed="lib*").status == "pass"
+
+
+@pytest.mark.parametrize(
+    ("name", "arch", "passes"),
+    [
+        ("aarch64_gcc", "x86_64", False),
+        ("aarch64_gcc", "x86_64,aarch64", True),
+        ("zig_s390x", "x86_64", False),
+        ("zig_riscv64", "riscv64", True),
+        ("zig_i386", "i386", True),
+        ("c_dynamic", "X86_64", True),
+    ],
+)
+def test_arch(fixture: Get, name: str, arch: str, passes: bool) -> None:
+    result = check(fixture(name), arch=arch)
+    assert (result.status == "pass") is passes
+    if not passes:
+        assert rules_of(result) == ["arch-not-allowed"] and result.elf.machine in result.findings[0].message  # type: ignore[union-attr]
+
+
+def test_forbid_rpath(fixture: Get) -> None:
+    result = check(fixture("c_rpath_abs"), forbid_rpath=True)
+    assert rules_of(result) == ["rpath"] and "/opt/vendor/lib" in result.findings[0].message
+    assert check(fixture("lib_runpath"), forbid_rpath=True).status == "pass"  # $ORIGIN is relocatable
+
+
+def all_target_names() -> list[str]:
+    names = []
+    for tid, data in TARGETS["targets"].items():
+        names += [tid, *data.get("aliases", [])]
+    return names
+
+
+@pytest.mark.parametrize("target", all_target_names())
+def test_every_target_preset_resolves(fixture: Get, target: str) -> None:
+    result = check(fixture("c_static"), target=target)
+    assert result.status == "pass", result.findings  # a static binary runs everywhere
+
+
+@pytest.mark.parametrize(
+    ("target", "name", "passes", "rule"),
+    [
+        ("centos7", "c_dynamic", False, "glibc-version"),
+        ("centos7", "zig_glibc217", True, None),
+        ("rhel9", "c_pthread", True, None),
+        ("rhel8", "c_pthread", False, "glibc-version"),
+        ("manylinux2014", "cxx_iostream", False, "glibc-version"),
+        ("alpine", "c_dynamic", False, "libc-mismatch"),
+        ("alpine", "musl_dynamic", True, None),
+        ("alpine", "c_static", True, None),
+        ("debian12", "musl_dynamic", False, "libc-mismatch"),
+    ],
+)
+def test_targets(fixture: Get, target: str, name: str, passes: bool, rule: str | None) -> None:
+    result = check(fixture(name), target=target)
+    assert (result.status == "pass") is passes, result.findings
+    if rule:
+        assert rule in rules_of(result)
+
+
+def test_distro_lines_follow_the_glibc_table(fixture: Get) -> None:
+    path = fixture("c_pthread")
+    need = max(
+        tuple(map(int, n[6:].split(".")))
+        for names in truth(path)["version_needs"].values()
+        for n in names
+        if re.fullmatch(r"GLIBC_[\d.]+", n)
+    )
+    result = check(path)
+    for family in TARGETS["families"]:
+        for tid in family["releases"]:
+            data = TARGETS["targets"][tid]
+            fits = tuple(map(int, data["glibc"].split("."))) >= need
+            assert (data["display"] in (result.runs_on or [])) is fits
+            assert (data["display"] in (result.not_on or [])) is not fits
+    line = result.extra["portability"]
+    assert line.startswith("runs on: ") and "Debian 12+" in line and "RHEL 9+" in line
+    assert "not on: " in line and "CentOS 7" in line and "Debian 11" in line
+
+
+def test_musl_runs_only_on_alpine(fixture: Get) -> None:
+    result = check(fixture("musl_dynamic"))
+    assert result.runs_on == ["Alpine Linux"] and "Debian 12" in (result.not_on or [])
+
+
+def test_no_policy_passes_with_a_note(fixture: Get) -> None:
+    report = check_paths([str(fixture("c_pthread"))], build_policy({}, {}), RunOptions())
+    assert report.verdict == "pass" and report.files[0].findings == []
+    assert any("no limit was set" in n for n in report.notes)
+
+
+def test_severity_and_ignore(fixture: Get) -> None:
+    path = fixture("c_dynamic")
+    policy = build_policy({"require-static": True, "severity": {"not-static": "warning"}}, {})
+    report = check_paths([str(path)], policy, RunOptions())
+    assert report.files[0].status == "pass" and report.files[0].findings[0].severity == "warning"
+    report = check_paths([str(path)], policy, RunOptions(fail_on="warning"))
+    assert report.files[0].status == "fail"
+    policy = build_policy({"require-static": True, "ignore": ["not-static"]}, {})
+    assert check_paths([str(path)], policy, RunOptions()).files[0].findings == []
+
+
+def test_non_programs_are_skipped_with_facts(fixture: Get, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    obj = tmp_path / "hello.o"
+    subprocess.run(["gcc", "-c", "-o", str(obj), str(Path(__file__).parent / "fixtures" / "src" / "hello.c")], check=True)
+    shutil.copy(fixture("script_sh"), tmp_path / "run.sh")
+    report = check_paths([str(tmp_path)], build_policy({}, {"require-static": True}), RunOptions())
+    by_name = {Path(r.path).name: r for r in report.files}
+    assert by_name["hello.o"].status == "skipped" and by_name["hello.o"].elf is not None
+    assert "relocatable" in (by_name["hello.o"].reason or "")
+    assert by_name["run.sh"].status == "skipped" and by_name["run.sh"].reason == "shell script"

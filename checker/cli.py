@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="fail files with an RPATH/RUNPATH entry not relative to $ORIGIN",
     )
+    pol.add_argument(
+        "--allow-packed",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="accept UPX-packed files that cannot be unpacked and checked (default: they fail)",
+    )
     pol.add_argument("--ignore", metavar="RULES", action="append", help="rule ids to ignore (comma-separated, repeatable)")
     pol.add_argument("--config", metavar="FILE", help=f"YAML policy file (default: {DEFAULT_CONFIG} if present)")
     out = p.add_argument_group("output")
@@ -100,6 +106,7 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
         "libc": args.libc,
         "min-kernel": args.min_kernel,
         "forbid-rpath": args.forbid_rpath,
+        "allow-packed": args.allow_packed,
         "ignore": ",".join(args.ignore) if args.ignore else None,
     }
     return build_policy(config, cli)

@@ -89,6 +89,8 @@ def check_versions(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list
                 f"distro with glibc {version_text(limit)}), cross-compile with "
                 f"`zig cc -target {arch}-linux-gnu.{version_text(limit)}`, or link statically with musl"
             )
+            if _is_gc_go(extra):
+                hint = f"{GO_CGO_HINT}; or keep cgo with CC='zig cc -target {arch}-linux-gnu.{version_text(limit)}'"
             out.append(
                 finding(
                     "glibc-version",
@@ -154,6 +156,11 @@ def check_static(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
     needed = ", ".join(facts.needed) or "no libraries"
     interp = f"interpreter {facts.interpreter}, " if facts.interpreter else ""
     hint = "link statically: gcc -static (or -static-pie), musl-gcc -static, or for Go CGO_ENABLED=0"
+    go = extra.get("go") or {}
+    if go.get("toolchain") == "gccgo":
+        hint = "gccgo programs need libgo and libc at run time; build with the gc toolchain and CGO_ENABLED=0, or link with -static"
+    elif go:
+        hint = GO_CGO_HINT
     if facts.type == "shared-library":
         hint = (
             "a shared library is always dynamic; exempt it with a per-path override (overrides: paths: ['lib/*.so'], require-static: false)"
@@ -234,7 +241,124 @@ def check_kernel(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
     ]
 
 
-CHECKS: list[Check] = [check_versions, check_private, check_static, check_needed, check_arch, check_libc, check_rpath, check_kernel]
+GO_CGO_HINT = "build with CGO_ENABLED=0, or -tags netgo,osusergo and -ldflags '-linkmode external -extldflags -static'"
+
+
+def _is_gc_go(extra: dict[str, Any]) -> bool:
+    go = extra.get("go")
+    return bool(go) and go.get("toolchain") != "gccgo"
+
+
+def check_packed(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    """A packed file's own headers describe the unpacker stub; judge the program inside or fail closed."""
+    packer = extra.get("packer")
+    if not packer:
+        return []
+    name = f"{packer['name'].upper()} {packer['version']}" if packer.get("version") else packer["name"].upper()
+    details = {"packer": packer["name"], "version": packer.get("version"), "unpacked": packer.get("unpacked") is not None}
+    if packer.get("unpacked") is not None:
+        f = finding(
+            "packed",
+            f"packed with {name}; inside: {describe_program(facts)}",
+            "the checks ran on the unpacked program; `file` and `ldd` only see the unpacker stub and call it static",
+            **details,
+        )
+        f.severity = "info"
+        return [f]
+    reason = packer.get("unpack_error") or "not unpacked"
+    f = finding(
+        "packed",
+        f"packed with {name}; cannot verify ({reason}): its headers describe only the unpacker stub",
+        "install upx (Debian: upx-ucl) so the program inside can be checked, ship the binary unpacked, or set allow-packed",
+        **details,
+    )
+    if rules.allow_packed or not rules.has_limits:
+        f.severity = "info"
+    return [f]
+
+
+def describe_program(facts: ElfFacts) -> str:
+    """'dynamic, needs GLIBC_2.34 via __libc_start_main, NEEDED libc.so.6'."""
+    parts = [facts.linkage or facts.type]
+    glibc = sorted(
+        (parsed.version, name)
+        for needs in facts.version_needs.values()
+        for name in needs
+        if (parsed := parse_version_name(name)) and parsed.namespace == "GLIBC"
+    )
+    if glibc:
+        top = glibc[-1][1]
+        symbols = facts.symbols.get(top, [])
+        shown = ", ".join(symbols[:3]) + (" and more" if len(symbols) > 3 else "")
+        parts.append(f"needs {top} via {shown}" if shown else f"needs {top}")
+    if facts.needed:
+        parts.append("NEEDED " + ", ".join(facts.needed))
+    if facts.linkage in ("static", "static-pie") and facts.libc in ("glibc", "musl"):
+        parts.append(f"static {facts.libc}")
+    return ", ".join(parts)
+
+
+def check_go_cgo(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    go = extra.get("go")
+    if not go or not rules.has_limits or go.get("cgo_enabled") is not True or go.get("toolchain") == "gccgo":
+        return []
+    version = go.get("version") or "Go"
+    if facts.linkage == "dynamic":
+        return [
+            finding(
+                "go-cgo",
+                f"{version} program built with CGO_ENABLED=1 is linked dynamically against the C library ({', '.join(facts.needed)})",
+                GO_CGO_HINT,
+                cgo_enabled=True,
+                tags=go.get("tags", []),
+            )
+        ]
+    how = "tags " + ",".join(go["tags"]) if go.get("tags") else f"ldflags {go['ldflags']}" if go.get("ldflags") else "its build settings"
+    f = finding(
+        "go-cgo",
+        f"{version} program built with CGO_ENABLED=1 is nevertheless {facts.linkage} (via {how})",
+        "nothing to do; with cgo and a static glibc, see static-nss",
+        cgo_enabled=True,
+        tags=go.get("tags", []),
+    )
+    f.severity = "info"
+    return [f]
+
+
+def check_static_nss(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    if not rules.require_static or not extra.get("static_glibc_nss"):
+        return []
+    evidence = "; ".join(extra.get("static_glibc_nss_evidence") or [])
+    if _is_gc_go(extra):
+        hint = "build with CGO_ENABLED=0, or -tags netgo,osusergo so Go's own resolver and user lookup replace glibc's NSS"
+    else:
+        hint = (
+            "link with musl (musl-gcc -static, zig cc -target <arch>-linux-musl), or avoid NSS calls (getaddrinfo, getpwnam, "
+            "getgrnam, ...); otherwise the target needs libnss_*.so.2 from the exact glibc used for linking"
+        )
+    return [
+        finding(
+            "static-nss",
+            f"statically linked glibc still loads NSS modules (libnss_*.so.2) or gconv modules of its own glibc at run time: {evidence}",
+            hint,
+            evidence=extra.get("static_glibc_nss_evidence") or [],
+        )
+    ]
+
+
+CHECKS: list[Check] = [
+    check_versions,
+    check_private,
+    check_static,
+    check_needed,
+    check_arch,
+    check_libc,
+    check_rpath,
+    check_kernel,
+    check_packed,
+    check_go_cgo,
+    check_static_nss,
+]
 
 
 def evaluate(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:

@@ -29,6 +29,7 @@ class Rules:
     forbid_rpath: bool = False
     ignore: frozenset[str] = frozenset()
     severity: dict[str, str] = field(default_factory=dict)
+    allow_packed: bool = False  # accept packed files whose inside cannot be checked
 
     @property
     def has_limits(self) -> bool:
@@ -77,6 +78,7 @@ class Policy:
             "libc": r.libc,
             "min_kernel": version_text(r.min_kernel) if r.min_kernel else None,
             "forbid_rpath": r.forbid_rpath,
+            "allow_packed": r.allow_packed,
             "ignore": sorted(r.ignore),
             "overrides": [{"paths": list(o.paths), **o.settings} for o in self.overrides],
         }
@@ -135,6 +137,7 @@ _KNOWN_KEYS = {
     "forbid-rpath",
     "ignore",
     "severity",
+    "allow-packed",
 }
 
 
@@ -155,6 +158,8 @@ def _apply(rules: Rules, settings: dict[str, Any], where: str) -> Rules:
             changes["require_static"] = _bool(value, key)
         elif key == "forbid-rpath":
             changes["forbid_rpath"] = _bool(value, key)
+        elif key == "allow-packed":
+            changes["allow_packed"] = _bool(value, key)
         elif key == "allowed-needed":
             changes["allowed_needed"] = tuple(_as_list(value))
         elif key == "arch":

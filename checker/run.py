@@ -65,9 +65,12 @@ def judge(path: str, inspection: Inspection, policy: Policy, options: RunOptions
     if facts.type in _NOT_PROGRAMS or facts.type.startswith("unknown"):
         reason = _NOT_PROGRAMS.get(facts.type, f"ELF type {facts.type}")
         return FileResult(path, "skipped", reason=f"{reason}: not a program or library", elf=facts, extra=inspection.extra)
-    findings = evaluate(facts, inspection.extra, policy.rules_for(path))
+    # A packed file is judged by the program inside; `elf` still describes the file itself.
+    program = inspection.program.facts or facts
+    findings = evaluate(program, inspection.extra, policy.rules_for(path))
     result = FileResult(path, file_status(findings, options.fail_on), elf=facts, findings=findings, extra=inspection.extra)
-    support = distro_support(facts)
+    unverified = inspection.extra.get("packer") and inspection.unpacked is None
+    support = None if unverified else distro_support(program)
     if support is not None:
         result.runs_on, result.not_on = support
         result.extra = {**result.extra, "portability": compact_support(*support)}

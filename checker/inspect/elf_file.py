@@ -10,9 +10,12 @@ from typing import Any
 
 from checker.filetype import HEAD_SIZE, sniff
 from checker.inspect.facts import build_facts
+from checker.inspect.goinfo import inspect_go
 from checker.inspect.libc import detect_libc
+from checker.inspect.nss import inspect_nss
 from checker.inspect.pyelf_reader import read_raw
 from checker.inspect.raw import ElfParseError, RawElf
+from checker.inspect.upx import inspect_packed
 from checker.models import ElfFacts
 
 
@@ -22,12 +25,23 @@ class Inspection:
     facts: ElfFacts | None = None
     raw: RawElf | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The program inside a packed file (set by checker/inspect/upx.py when it could unpack it).
+    unpacked: Inspection | None = None
+
+    @property
+    def program(self) -> Inspection:
+        """What policy checks should judge: the unpacked program when there is one."""
+        return self.unpacked or self
 
 
 # Extra inspectors add keys to the per-file JSON (e.g. "go", "packer"). They get the raw
 # tables, the facts and the mapped file; they may refine facts (e.g. libc of a packed file).
 ExtraInspector = Callable[[RawElf, ElfFacts, "bytes | mmap.mmap", str], dict[str, Any]]
-EXTRA_INSPECTORS: list[ExtraInspector] = []
+EXTRA_INSPECTORS: list[ExtraInspector] = [inspect_go, inspect_nss]
+# Post-inspectors see the whole Inspection after the extras (the UPX unpacker attaches the
+# program inside and lets its extras replace the outer stub's).
+PostInspector = Callable[[Inspection, "bytes | mmap.mmap", str], None]
+POST_INSPECTORS: list[PostInspector] = [inspect_packed]
 
 
 def inspect_path(path: str) -> Inspection:
@@ -52,4 +66,7 @@ def inspect_elf(data: bytes | mmap.mmap, stream: Any, path: str) -> Inspection:
     extra: dict[str, Any] = {}
     for inspector in EXTRA_INSPECTORS:
         extra.update(inspector(raw, facts, data, path))
-    return Inspection("elf", facts, raw, extra)
+    inspection = Inspection("elf", facts, raw, extra)
+    for post in POST_INSPECTORS:
+        post(inspection, data, path)
+    return inspection

@@ -5,12 +5,17 @@ from __future__ import annotations
 import mmap
 import re
 
+from checker.inspect.layout import read_layout, symtab_names
 from checker.inspect.raw import RawElf
 
 # Strings that only the static copy of each libc leaves behind (checked on stripped builds).
 _GLIBC_MARKERS = (b"GLIBC_TUNABLES", b"Fatal glibc error", b"glibc detected", b"GNU C Library")
 _MUSL_MARKERS = (b"No error information",)
 _GO_MARKERS = (b"\xff Go buildinf:",)
+# Start-up internals each libc links into every static program (unstripped files only):
+# glibc csu/libc-tls.c and static-pie relocation; musl src/env/__libc_start_main.c.
+_GLIBC_STATIC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie")
+_MUSL_STATIC_SYMBOLS = ("__init_libc", "__libc_start_init")
 _MUSL_NEEDED = re.compile(r"^(libc\.so|libc\.musl-[\w-]+\.so\.1)$")
 
 
@@ -38,6 +43,12 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
         evidence.append(f"{len(glibc_versions)} GLIBC_* version needs")
     if not raw.needed and not raw.interpreter:
         hay = data  # bytes and mmap both offer a C-speed find()
+        layout = read_layout(data) if raw.has_symtab else None
+        for flavour, wanted in (("glibc", _GLIBC_STATIC_SYMBOLS), ("musl", _MUSL_STATIC_SYMBOLS)):
+            names = symtab_names(data, layout, wanted) if layout else []
+            if names:
+                flavours.add(flavour)
+                evidence.append(f"static {flavour} start-up code (symbols {', '.join(names)} in .symtab)")
         found = _scan(hay, _GLIBC_MARKERS)
         if found:
             flavours.add("glibc")

@@ -1,0 +1,127 @@
+"""Go build info read from the file, checked against `go version -m` (which reads, never runs, the file)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from checker.evaluate import GO_CGO_HINT
+from checker.inspect.elf_file import inspect_path
+from checker.policy import build_policy
+from checker.run import check_paths
+from tests.readelf_truth import truth
+
+Get = Callable[[str], Path]
+WITH_BUILD_INFO = ["go_nocgo", "go_cgo", "go_netgo", "go_cgo_static", "go_buildinfo_old", "go_ldflags_stripped"]
+
+
+def go_version_m(path: Path) -> dict:  # type: ignore[type-arg]
+    """Parse `go version -m`: first line 'FILE: goX.Y.Z', then tab-indented path/mod/dep/build lines."""
+    if shutil.which("go") is None:
+        pytest.skip("go is not installed")
+    proc = subprocess.run(["go", "version", "-m", str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    out: dict = {"version": lines[0].rsplit(": ", 1)[1], "path": None, "mod": None, "build": {}}  # type: ignore[type-arg]
+    for line in lines[1:]:
+        fields = line.lstrip("\t").split("\t")
+        if fields[0] == "path":
+            out["path"] = fields[1]
+        elif fields[0] == "mod":
+            out["mod"] = (fields[1], fields[2])
+        elif fields[0] == "build":
+            key, _, value = fields[1].partition("=")
+            out["build"][key] = json.loads(value) if value.startswith('"') else value  # ASCII Go quoting == JSON
+    return out
+
+
+@pytest.mark.parametrize("name", WITH_BUILD_INFO)
+def test_build_info_matches_go_version_m(fixture: Get, name: str) -> None:
+    path = fixture(name)
+    expected = go_version_m(path)
+    go = inspect_path(str(path)).extra["go"]
+    assert go["toolchain"] == "gc" and go["build_info"] is True
+    assert go["version"] == expected["version"]
+    assert go["path"] == expected["path"]
+    assert (go["main"]["path"], go["main"]["version"]) == expected["mod"]
+    assert go["build"] == expected["build"]
+    assert go["cgo_enabled"] == {"1": True, "0": False}[expected["build"]["CGO_ENABLED"]]
+    assert go["tags"] == [t for t in expected["build"].get("-tags", "").split(",") if t]
+    assert go["ldflags"] == expected["build"].get("-ldflags")
+    assert (go["goos"], go["goarch"]) == (expected["build"]["GOOS"], expected["build"]["GOARCH"])
+
+
+def test_old_pointer_layout_is_read(fixture: Get) -> None:
+    data = fixture("go_buildinfo_old").read_bytes()
+    header = data.find(b"\xff Go buildinf:")
+    assert data[header + 15] & 0x2 == 0  # pre-1.18 layout: pointers, not inline strings
+    assert inspect_path(str(fixture("go_buildinfo_old"))).extra["go"]["version"] == go_version_m(fixture("go_nocgo"))["version"]
+
+
+def test_quoted_ldflags_and_stripped_symbols(fixture: Get) -> None:
+    path = fixture("go_ldflags_stripped")
+    assert truth(path)["has_symtab"] is False
+    go = inspect_path(str(path)).extra["go"]
+    assert go["ldflags"] == "-s -w -X 'main.greeting=hello world'"
+
+
+def test_build_info_removed_is_still_a_go_binary(fixture: Get) -> None:
+    path = fixture("go_stripped_buildinfo")
+    proc = subprocess.run(["go", "version", "-m", str(path)], capture_output=True, text=True, check=False)
+    assert "not a Go executable" in proc.stdout + proc.stderr  # the Go tool gives up here
+    go = inspect_path(str(path)).extra["go"]
+    assert go is not None
+    assert go["version"] is None and go["build_info"] is False and go["cgo_enabled"] is None
+    assert "section .gopclntab" in go["evidence"]
+
+
+def test_gccgo_is_recognised_by_libgo(fixture: Get) -> None:
+    path = fixture("gccgo_dynamic")
+    libgo = [n for n in truth(path)["needed"] if n.startswith("libgo.so")]
+    go = inspect_path(str(path)).extra["go"]
+    assert go["toolchain"] == "gccgo"
+    assert f"NEEDED {libgo[0]} (gccgo runtime)" in go["evidence"]
+    result = check_paths([str(path)], build_policy({}, {"require-static": True})).files[0]
+    (not_static,) = [f for f in result.findings if f.rule == "not-static"]
+    assert "gccgo" in not_static.hint
+
+
+@pytest.mark.parametrize("name", ["c_dynamic", "c_static", "musl_static", "cxx_iostream"])
+def test_non_go_files_have_null_go(fixture: Get, name: str) -> None:
+    assert inspect_path(str(fixture(name))).extra["go"] is None
+
+
+def test_dynamic_cgo_binary_gets_the_cgo_hint(fixture: Get) -> None:
+    result = check_paths([str(fixture("go_cgo"))], build_policy({}, {"target": "centos7", "require-static": True})).files[0]
+    by_rule = {f.rule: f for f in result.findings}
+    assert by_rule["go-cgo"].hint == (
+        "build with CGO_ENABLED=0, or -tags netgo,osusergo and -ldflags '-linkmode external -extldflags -static'"
+    )
+    assert by_rule["go-cgo"].severity == "info"
+    assert by_rule["not-static"].hint == GO_CGO_HINT
+    assert by_rule["glibc-version"].hint.startswith(GO_CGO_HINT)  # Go-aware instead of the C advice
+
+
+@pytest.mark.parametrize("name, how", [("go_netgo", "tags netgo,osusergo"), ("go_cgo_static", "its build settings")])
+def test_cgo_binary_that_is_static_is_reported_as_such(fixture: Get, name: str, how: str) -> None:
+    path = fixture(name)
+    t = truth(path)
+    assert t["interpreter"] is None and t["needed"] == []
+    result = check_paths([str(path)], build_policy({}, {"require-static": True})).files[0]
+    (cgo,) = [f for f in result.findings if f.rule == "go-cgo"]
+    assert cgo.severity == "info"
+    assert "built with CGO_ENABLED=1 is nevertheless static" in cgo.message and how in cgo.message
+    assert "not-static" not in {f.rule for f in result.findings}
+
+
+def test_go_json_contract(fixture: Get) -> None:
+    entry = check_paths([str(fixture("go_netgo"))], build_policy({}, {})).files[0].to_dict()
+    go = entry["go"]
+    for key in ("version", "main", "cgo_enabled", "tags", "ldflags", "goos", "goarch", "build"):
+        assert key in go
+    assert json.loads(json.dumps(entry))["go"] == go

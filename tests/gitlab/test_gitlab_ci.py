@@ -16,7 +16,7 @@ import pytest
 from checker.publish.gitlab import marker
 from tests.fakeapi.gitlab import FakeGitLab, Project
 from tests.fakeapi.server import Reply
-from tests.gitlab.helpers import copy_binary, python_env
+from tests.gitlab.helpers import REPO, copy_binary, python_env
 
 SCHEMA = json.loads((Path(__file__).parent / "codequality.schema.json").read_text())
 API_TOKEN = "glpat-SECRET-api-0123456789"
@@ -94,10 +94,14 @@ def ci_env(gitlab: FakeGitLab, project_dir: Path, **overrides: str) -> dict[str,
     return {k: v for k, v in env.items() if v is not None}
 
 
-def run(env: dict[str, str], cwd: Path) -> Run:
+MODULE = [sys.executable, "-m", "checker.ci.gitlab_ci"]
+ENTRYPOINT = [sys.executable, str(REPO / "entrypoint.py")]  # the container's ENTRYPOINT
+
+
+def run(env: dict[str, str], cwd: Path, command: list[str] = MODULE) -> Run:
     base = {k: v for k, v in python_env().items() if not k.startswith(("CI", "GITLAB", "STATIC_CHECK"))}
     proc = subprocess.run(
-        [sys.executable, "-m", "checker.ci.gitlab_ci"],
+        command,
         cwd=cwd,  # a runner starts in the builds dir; the entry point moves to CI_PROJECT_DIR
         env={**base, **env},
         capture_output=True,
@@ -151,6 +155,16 @@ def test_two_runs_keep_exactly_one_note(gitlab, project, project_dir, tmp_path):
     gets = gitlab.requests_to("GET", r"/gitlab/api/v4/projects/42/merge_requests/7/notes")
     assert any(r.query.get("page") == "2" for r in gets)
     assert_reports_valid(second)
+
+
+def test_container_entrypoint_runs_the_gitlab_mode(gitlab, project, project_dir, tmp_path):
+    """entrypoint.py (the image's ENTRYPOINT) hands over to the GitLab mode when GITLAB_CI=true."""
+    for _ in range(2):
+        result = run(ci_env(gitlab, project_dir), tmp_path, ENTRYPOINT)
+        assert result.code == 1, result.text
+    assert len(our_notes(gitlab, project)) == 1
+    assert len(gitlab.requests_to("POST", r".*/notes")) == 1
+    assert_reports_valid(result)
 
 
 def test_fixed_binary_updates_the_note_to_pass(gitlab, project, project_dir, tmp_path):
@@ -226,10 +240,12 @@ def test_read_only_token_gets_403_and_a_clear_warning(gitlab, project, project_d
 
 
 def test_passing_run_exit_zero_even_when_the_note_fails(gitlab, project, project_dir, tmp_path):
-    gitlab.inject("GET", r".*/notes", Reply(500, {"message": "500 Internal Server Error"}), times=10)
+    # Retry-After: 0 keeps the client's bounded retries from sleeping in the test.
+    gitlab.inject("GET", r".*/notes", Reply(500, {"message": "500 Internal Server Error"}, {"Retry-After": "0"}), times=10)
     result = run(ci_env(gitlab, project_dir, STATIC_CHECK_BINARIES="dist/widget-static", STATIC_CHECK_NOTE="always"), tmp_path)
     assert result.code == 0, result.text
     assert "note not written" in result.out and "500" in result.out
+    assert len(gitlab.requests_to("GET", r".*/notes")) > 1  # retried before giving up
 
 
 def test_transient_5xx_is_retried(gitlab, project, project_dir, tmp_path):

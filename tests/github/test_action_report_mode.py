@@ -13,6 +13,10 @@ from tests.github.conftest import HEAD_SHA, PR, READ_ONLY, REPO, Action
 from tests.github.test_action_comment import ours
 
 
+def doc(**fields) -> bytes:
+    return json.dumps({"tool": {"name": "static-check"}, **fields}).encode()
+
+
 def workflow_run_event(head_sha: str = HEAD_SHA) -> dict:
     return {"action": "completed", "workflow_run": {"id": 99, "event": "pull_request", "head_sha": head_sha, "pull_requests": []}}
 

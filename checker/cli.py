@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from checker import __version__
+from checker.archives.limits import ArchiveLimits, parse_size, size_text
 from checker.policy import Policy, PolicyError, build_policy, load_config
 from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
 
@@ -69,9 +70,48 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--allow-empty", action="store_true", help="exit 0 when no file matches")
     out.add_argument("--color", action=argparse.BooleanOptionalAction, default=None, help="colour (default: on a TTY)")
     out.add_argument("-v", "--verbose", action="store_true", help="list every skipped file and every portability line")
+    arc = p.add_argument_group("archives and packages (tar, zip, wheel, deb, rpm are checked member by member)")
+    arc.add_argument(
+        "--archive-depth",
+        metavar="N",
+        type=_depth,
+        default=ArchiveLimits.depth,
+        help=f"open archives inside archives this many levels deep; 0 leaves them closed (default: {ArchiveLimits.depth})",
+    )
+    arc.add_argument(
+        "--max-member-size",
+        metavar="SIZE",
+        type=_size,
+        default=ArchiveLimits.max_member_size,
+        help=f"largest archive member to read, e.g. 512M (default: {size_text(ArchiveLimits.max_member_size)})",
+    )
+    arc.add_argument(
+        "--max-unpacked-size",
+        metavar="SIZE",
+        type=_size,
+        default=ArchiveLimits.max_unpacked,
+        help=f"most bytes to unpack from one archive, nested ones included (default: {size_text(ArchiveLimits.max_unpacked)})",
+    )
     p.add_argument("--list-targets", action="store_true", help="print the known targets and exit")
     p.add_argument("--version", action="version", version=f"static-check {__version__}")
     return p
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _depth(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
+    return int(text)
+
+
+def archive_limits(args: argparse.Namespace) -> ArchiveLimits:
+    return ArchiveLimits(depth=args.archive_depth, max_member_size=args.max_member_size, max_unpacked=args.max_unpacked_size)
 
 
 def output_formats() -> tuple[str, ...]:
@@ -135,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         policy = policy_from_args(args)
         outputs = parse_outputs(args.output)
-        report = check_paths(args.paths, policy, RunOptions(fail_on=args.fail_on, allow_empty=args.allow_empty))
+        options = RunOptions(fail_on=args.fail_on, allow_empty=args.allow_empty, archives=archive_limits(args))
+        report = check_paths(args.paths, policy, options)
     except (PolicyError, NoInputError) as exc:
         print(f"static-check: error: {exc}", file=sys.stderr)
         return 2

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from checker import __version__
+from checker.archives.limits import ArchiveLimits
 from checker.discover import Candidate, discover
 from checker.evaluate import compact_support, distro_support, evaluate
 from checker.inspect.elf_file import Inspection, inspect_path
@@ -27,6 +28,7 @@ class NoInputError(Exception):
 class RunOptions:
     fail_on: str = "error"
     allow_empty: bool = False
+    archives: ArchiveLimits = field(default_factory=ArchiveLimits)  # how deep/much to read inside tar/zip/wheel/deb/rpm files
 
 
 def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOptions(), progress: Progress | None = None) -> Report:
@@ -37,10 +39,21 @@ def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOp
     for i, cand in enumerate(candidates):
         if progress:
             progress(i, len(candidates), cand.path)
-        results.append(check_candidate(cand, policy, options))
+        results.extend(check_target(cand, policy, options))
     if progress:
         progress(len(candidates), len(candidates), "")
     return build_report(results, policy, patterns)
+
+
+def check_target(cand: Candidate, policy: Policy, options: RunOptions) -> list[FileResult]:
+    """One result for a file; for an archive, its own entry plus one per ELF member."""
+    if not cand.problem and not cand.skip:
+        from checker.archives.check import archive_format, check_archive  # imports judge from here
+
+        fmt = archive_format(cand.path)
+        if fmt:
+            return check_archive(cand.path, fmt, policy, options)
+    return [check_candidate(cand, policy, options)]
 
 
 def check_candidate(cand: Candidate, policy: Policy, options: RunOptions) -> FileResult:

@@ -136,3 +136,27 @@ def test_the_same_entrypoint_runs_gitlab_mode_when_gitlab_ci_is_set(image, fixtu
     quality = json.loads((project / "static-check-report" / "gl-code-quality.json").read_text())
     assert quality and quality[0]["check_name"] == "glibc-version"
     assert not (project / ".static-check").exists()  # GitHub mode did not run
+
+
+def test_gitlab_jobs_command_is_installed_in_the_image(image, fixture, tmp_path):
+    """The GitLab template and component run `static-check-gitlab` (entrypoint bypassed) in this image."""
+    import yaml
+
+    template = yaml.safe_load((ROOT / ".gitlab-ci-template.yml").read_text())
+    assert template[".static-check"]["script"] == ["static-check-gitlab"]
+    assert template[".static-check"]["image"]["entrypoint"] == [""]
+    project = tmp_path / "builds" / "group" / "project"
+    (project / "dist").mkdir(parents=True)
+    shutil.copyfile(fixture("c_dynamic"), project / "dist" / "app")
+    env = {
+        "PATH": f"{image['python'].parent}:/usr/bin:/bin",
+        "GITLAB_CI": "true",
+        "CI_PROJECT_DIR": str(project),
+        "STATIC_CHECK_BINARIES": "dist/*",
+        "STATIC_CHECK_TARGET": "centos7",
+    }
+    # Resolved through PATH, the way the job's shell finds it.
+    proc = subprocess.run(["static-check-gitlab"], cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (project / "static-check-report" / "junit.xml").is_file()

@@ -28,7 +28,7 @@ apt_install() {
 $SUDO apt-get update -q
 
 apt_install gcc g++ musl-tools golang-go gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-    binutils pax-utils file dpkg-dev rpm cpio gccgo
+    binutils pax-utils file dpkg-dev rpm cpio zip gccgo
 
 # Node.js: a machine may already carry a newer Node.js (with its own npm) from
 # another repository; Debian's npm package would conflict with it, so only

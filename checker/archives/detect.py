@@ -15,6 +15,12 @@ from checker.filetype import ELF_MAGIC
 FORMATS = ("tar", "tar.gz", "tar.bz2", "tar.xz", "tar.zst", "zip", "deb", "rpm")
 RPM_MAGIC = b"\xed\xab\xee\xdb"
 AR_MAGIC = b"!<arch>\n"
+_TAR_NAMES = {
+    "gz": (".tar.gz", ".tgz"),
+    "bz2": (".tar.bz2", ".tbz2", ".tbz"),
+    "xz": (".tar.xz", ".txz"),
+    "zst": (".tar.zst", ".tzst"),
+}
 _SNIFF_LIMIT = 1 << 20  # compressed bytes read to see the first tar header (bzip2 needs a whole block)
 
 
@@ -30,8 +36,10 @@ def detect(fh: IO[bytes], name: str = "") -> str | None:
             first = _first_block(fh, codec)
             if first is not None and looks_like_tar(first):
                 fmt = f"tar.{codec}"
-            elif first is None and codec == "zst" and name.lower().endswith((".tar.zst", ".tzst")):
-                fmt = "tar.zst"  # no zstd support: opening it then says so
+            elif not first and name.lower().endswith(_TAR_NAMES[codec]):
+                # Nothing decompressed yet (a cut-off bzip2 block, or no zstd support): the name breaks
+                # the tie, and reading it then reports the real problem.
+                fmt = f"tar.{codec}"
     fh.seek(0)
     return fmt
 

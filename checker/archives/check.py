@@ -35,6 +35,7 @@ from checker.versions import version_text
 
 WHEEL_RULE = "wheel-tag-mismatch"
 _WHEEL_METADATA_MAX = 1 << 16
+_LABELS = {"deb": "Debian package", "rpm": "RPM package"}
 _ROOTED = ("deb", "rpm")  # installed at /: absolute symlink targets stay inside the package
 
 
@@ -154,8 +155,9 @@ def _entry(job: _Job, entry: Entry, display: str, fmt: str, depth: int, tally: _
     kind = sniff(head)
     try:
         if kind == "elf":
+            result = _elf_member(job, display, name, head, entry, limit)
             tally.elf += 1
-            return [_elf_member(job, display, name, head, entry, limit)]
+            return [result]
         if wheel.WHEEL_METADATA.match(name):
             text = head + _read_up_to(entry.stream, _WHEEL_METADATA_MAX - len(head))
             tally.wheel_metadata = text.decode("utf-8", "replace")
@@ -269,7 +271,7 @@ def _summary(display: str, fmt: str, tally: _Tally, members: list[FileResult], e
         status = "pass"
     else:
         status = "skipped"
-    kind = "wheel" if "wheel" in info else f"{fmt} archive"
+    kind = "wheel" if "wheel" in info else _LABELS.get(fmt, f"{fmt} archive")
     parts = [f"{tally.elf} ELF file{'s' if tally.elf != 1 else ''} checked" + (f" ({failed} failed)" if failed else "")]
     skipped = sum(tally.skipped.values())
     if skipped:
@@ -278,11 +280,12 @@ def _summary(display: str, fmt: str, tally: _Tally, members: list[FileResult], e
         parts.append(f"{bad} unreadable or unsafe")
     reason = f"{kind}: {', '.join(parts)}"
     if error:
-        reason = f"{error}; {reason} before that"
+        reason = f"{error}; {reason} before that" if tally.members else error
     elif not tally.elf and not bad:
         reason = f"{kind}: no ELF files among {tally.members} member{'s' if tally.members != 1 else ''}"
     if "wheel" in info and info["wheel"]["files_not_fitting"]:
-        reason += f"; {info['wheel']['files_not_fitting']} do not fit the tag {'.'.join(info['wheel']['platform_tags'])}"
+        n = info["wheel"]["files_not_fitting"]
+        reason += f"; {n} file{' does' if n == 1 else 's do'} not fit the tag {'.'.join(info['wheel']['platform_tags'])}"
     block = {
         "format": fmt,
         "members": tally.members,

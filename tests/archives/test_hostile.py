@@ -161,6 +161,8 @@ def test_truncated_streams(fixture: Get, check: Check, tmp_path: Path, kind: str
     report = check([path, good])
     reason = _error(report, str(path))
     assert any(w in reason for w in ("truncated", "unexpected end", "ended")), reason
+    members = [r for r in report.files if r.path.startswith(f"{path}!")]
+    assert by_path(report)[str(path)].extra["archive"]["elf_members"] == len(members)  # members read before the cut
     assert by_path(report)[str(good)].status == "pass"  # one bad file never hides the others
     assert report.verdict == "error"
 

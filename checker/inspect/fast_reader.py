@@ -1,132 +1,105 @@
-"""Fast reader: the same RawElf as the pyelftools reference reader, straight from the mapped bytes.
+"""Fast reader: the same RawElf as the reference reader (pyelf_reader.py), straight from the mapping.
 
 It reads only the ELF, program and section headers, the dynamic table, the version-needs
-table, notes (for NT_GNU_ABI_TAG) and, for symbol versions, the versym array: the few
-symbols bound to a needed version are found by searching that array for the version
-indices with bytes.find instead of parsing every symbol.
+table, notes (for NT_GNU_ABI_TAG) and the versym array. The few symbols bound to a needed
+version are found by searching the versym array with bytes.find for each version index,
+so only those symbols are decoded, never the whole dynamic symbol table.
 
-Anything unusual (an offset or count that leaves the file, duplicated tags, an encoding the
-reference reader would reject, ...) raises FastReaderDeclined; the caller then runs the
-reference reader, which either reads the file or produces the user-facing error. So every
-check below either mirrors something the reference reader does or is simply conservative.
+Every offset and count is checked against the file size. Anything the reference reader
+would reject, or that this reader does not handle, raises FastReaderDeclined; the caller
+then runs the reference reader, which reads the file or produces the user-facing error.
+The differential tests (tests/test_fast_reader.py) hold the two readers to identical output.
 """
 
 from __future__ import annotations
 
 import mmap
 import struct
-from dataclasses import dataclass
 from typing import NamedTuple, Union
 
 from checker.inspect.raw import RawElf
 
-Buffer = Union[bytes, mmap.mmap]  # noqa: UP007 - runtime alias, kept readable for 3.11
+Buffer = Union[bytes, mmap.mmap]  # noqa: UP007 - a runtime alias
 
-# Section types (SHT_*), program header types (PT_*), dynamic tags (DT_*).
-SHT_NULL, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_HASH, SHT_DYNAMIC, SHT_NOTE, SHT_NOBITS, SHT_REL = 0, 2, 3, 4, 5, 6, 7, 8, 9
-SHT_DYNSYM = 11
-SHT_GNU_HASH = 0x6FFFFFF6
-SHT_SUNW_LDYNSYM = 0x6FFFFFF3
-SHT_SUNW_SYMINFO = 0x6FFFFFFC
-SHT_GNU_VERDEF, SHT_GNU_VERNEED, SHT_GNU_VERSYM = 0x6FFFFFFD, 0x6FFFFFFE, 0x6FFFFFFF
-SHT_ATTRIBUTES = 0x70000003  # ARM/RISC-V build attributes; the reference reader checks their first byte
+SHT_SYMTAB, SHT_STRTAB, SHT_DYNAMIC, SHT_NOTE, SHT_NOBITS, SHT_DYNSYM = 2, 3, 6, 7, 8, 11
+SHT_GNU_VERNEED, SHT_GNU_VERSYM = 0x6FFFFFFE, 0x6FFFFFFF
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE = 1, 2, 3, 4
-DT_NULL, DT_NEEDED, DT_HASH, DT_STRTAB, DT_SYMTAB, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_FLAGS = 0, 1, 4, 5, 6, 14, 15, 29, 30
+DT_NULL, DT_NEEDED, DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ = 0, 1, 4, 5, 6, 10
+DT_SONAME, DT_RPATH, DT_RUNPATH, DT_FLAGS = 14, 15, 29, 30
 DT_GNU_HASH, DT_VERSYM, DT_FLAGS_1, DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFEF5, 0x6FFFFFF0, 0x6FFFFFFB, 0x6FFFFFFE, 0x6FFFFFFF
-SHF_ALLOC, SHF_COMPRESSED = 0x2, 0x800
-EM_ARM, EM_RISCV = 40, 243
-NT_GNU_ABI_TAG, NT_GNU_PROPERTY_TYPE_0 = 1, 5
+SHF_ALLOC = 0x2
+SHN_XINDEX = PN_XNUM = 0xFFFF
+NT_GNU_ABI_TAG = 1
 
-# Section types whose pyelftools objects validate something when built.
-_CHECKED_TYPES = frozenset(
-    {SHT_SYMTAB, SHT_DYNSYM, SHT_SUNW_LDYNSYM, SHT_SUNW_SYMINFO, SHT_GNU_VERNEED, SHT_GNU_VERDEF, SHT_GNU_VERSYM}
-    | {SHT_REL, SHT_RELA, SHT_HASH, SHT_GNU_HASH, SHT_DYNAMIC, SHT_ATTRIBUTES}
-)
 _VER_NDX_MASK = 0x7FFF
-_VERSYM_SPECIAL = frozenset((0, 1, 0xFF00, 0xFF01))  # names, not indices, in the reference reader
-_MAX_VERSIONS = 4096  # the reference reader's guard; beyond it we let that reader decide
-_MAX_PROPERTIES = 256
-_CSTRING_WINDOW = 4096  # the reference reader reads DT_VERNEED strings in windows of this size
+_STRING_TAGS = frozenset((DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH))
+# Limits the reference reader applies (pyelf_reader.py, bounds.py); past them we let it decide.
+_MAX_STRING = 64 * 1024
+_MAX_INTERP = 4096
+_MAX_NOTES_BYTES = 1 << 20
+_MAX_VERNEED_ENTRIES = 65536
+_ET_PROC = (0xFF00, 0xFFFF)  # ET_LOPROC/ET_HIPROC: the reference reader reports -1
 
 
 class FastReaderDeclined(Exception):
     """The fast reader will not vouch for this file; read it with the reference reader."""
 
 
-@dataclass(frozen=True)
-class _Layout:
+class _Layout(NamedTuple):
     """Struct formats for one ELF class and byte order."""
 
-    ehdr: struct.Struct  # from e_type to e_shstrndx
+    ehdr: struct.Struct  # e_type .. e_shstrndx
     phdr: struct.Struct
     shdr: struct.Struct
     dyn: struct.Struct
-    sym: struct.Struct
-    shndx_offset: int  # where st_shndx sits inside a symbol entry
+    sym_size: int
+    shndx_at: int  # offset of st_shndx inside a symbol
     half: struct.Struct
     word: struct.Struct
-    word2: struct.Struct
     word3: struct.Struct
     word4: struct.Struct
     verneed: struct.Struct
     vernaux: struct.Struct
-    chdr_size: int
     xword_size: int
-    rel_size: int
-    rela_size: int
-    endian: str
 
 
 def _layout(elf64: bool, little: bool) -> _Layout:
     e = "<" if little else ">"
+    common = {
+        "half": struct.Struct(e + "H"),
+        "word": struct.Struct(e + "I"),
+        "word3": struct.Struct(e + "III"),
+        "word4": struct.Struct(e + "IIII"),
+        "verneed": struct.Struct(e + "HHIII"),
+        "vernaux": struct.Struct(e + "IHHII"),
+    }
     if elf64:
         return _Layout(
             ehdr=struct.Struct(e + "HHIQQQIHHHHHH"),
-            phdr=struct.Struct(e + "IIQQQQQQ"),
+            phdr=struct.Struct(e + "IIQQQQQQ"),  # type flags offset vaddr paddr filesz memsz align
             shdr=struct.Struct(e + "IIQQQQIIQQ"),
             dyn=struct.Struct(e + "qQ"),
-            sym=struct.Struct(e + "IBBHQQ"),
-            shndx_offset=6,
-            half=struct.Struct(e + "H"),
-            word=struct.Struct(e + "I"),
-            word2=struct.Struct(e + "II"),
-            word3=struct.Struct(e + "III"),
-            word4=struct.Struct(e + "IIII"),
-            verneed=struct.Struct(e + "HHIII"),
-            vernaux=struct.Struct(e + "IHHII"),
-            chdr_size=24,
+            sym_size=24,
+            shndx_at=6,
             xword_size=8,
-            rel_size=16,
-            rela_size=24,
-            endian=e,
+            **common,
         )
     return _Layout(
         ehdr=struct.Struct(e + "HHIIIIIHHHHHH"),
-        phdr=struct.Struct(e + "IIIIIIII"),
+        phdr=struct.Struct(e + "IIIIIIII"),  # type offset vaddr paddr filesz memsz flags align
         shdr=struct.Struct(e + "IIIIIIIIII"),
         dyn=struct.Struct(e + "iI"),
-        sym=struct.Struct(e + "IIIBBH"),
-        shndx_offset=14,
-        half=struct.Struct(e + "H"),
-        word=struct.Struct(e + "I"),
-        word2=struct.Struct(e + "II"),
-        word3=struct.Struct(e + "III"),
-        word4=struct.Struct(e + "IIII"),
-        verneed=struct.Struct(e + "HHIII"),
-        vernaux=struct.Struct(e + "IHHII"),
-        chdr_size=12,
+        sym_size=16,
+        shndx_at=14,
         xword_size=4,
-        rel_size=8,
-        rela_size=12,
-        endian=e,
+        **common,
     )
 
 
 _LAYOUTS = {(c, le): _layout(c, le) for c in (True, False) for le in (True, False)}
 
 
-@dataclass
-class _Phdr:
+class _Phdr(NamedTuple):
     p_type: int
     p_offset: int
     p_vaddr: int
@@ -152,7 +125,7 @@ def read_raw_fast(data: Buffer) -> RawElf:
         return _Reader(data).read()
     except FastReaderDeclined:
         raise
-    except (struct.error, IndexError, ValueError, OverflowError) as exc:  # a bound we did not foresee
+    except (struct.error, IndexError, ValueError, OverflowError) as exc:  # a bound not foreseen
         raise FastReaderDeclined(f"{type(exc).__name__}: {exc}") from None
 
 
@@ -160,8 +133,10 @@ class _Reader:
     def __init__(self, data: Buffer) -> None:
         self.data = data
         self.size = len(data)
-
-    # -- bounds-checked primitives -------------------------------------------------------
+        self.shdrs: list[_Shdr] = []
+        self.phdrs: list[_Phdr] = []
+        self.section0: _Shdr | None = None
+        self.names_table: tuple[int, int] | None = None
 
     def _need(self, offset: int, length: int, what: str) -> None:
         if offset < 0 or length < 0 or offset + length > self.size:
@@ -171,479 +146,346 @@ class _Reader:
         self._need(offset, st.size, what)
         return st.unpack_from(self.data, offset)
 
-    def _cstring_lenient(self, offset: int) -> str:
-        """pyelftools StringTableSection.get_string: '' when unterminated, bad UTF-8 replaced."""
-        if offset >= self.size:
-            return ""
-        end = self.data.find(b"\0", offset)
-        if end <= offset:
-            return ""
-        return self.data[offset:end].decode("utf-8", "replace")
-
-    def _cstring_strict(self, offset: int) -> str:
-        """pyelftools' dynamic-segment string table: strict UTF-8 (bad bytes are its error)."""
-        if offset >= self.size:
-            return ""
-        end = self.data.find(b"\0", offset)
-        if end <= offset:
-            return ""
-        try:
-            return self.data[offset:end].decode("utf-8")
-        except UnicodeDecodeError:
-            raise FastReaderDeclined("string is not UTF-8") from None
-
-    def _cstring_window(self, offset: int) -> str:
-        """The reference reader's DT_VERNEED strings: must end within a 4096-byte window."""
-        end = self.data.find(b"\0", offset, min(offset + _CSTRING_WINDOW, self.size)) if offset < self.size else -1
+    def _string(self, table: tuple[int, int], index: int) -> str:
+        """NUL-terminated string `index` bytes into string table (offset, size), never past it."""
+        start, length = table
+        if index >= length:
+            raise FastReaderDeclined("string offset outside its table")
+        end = self.data.find(b"\0", start + index, start + min(length, index + _MAX_STRING))
         if end < 0:
-            raise FastReaderDeclined("unterminated version string")
-        return self.data[offset:end].decode("utf-8", "replace")
+            raise FastReaderDeclined("unterminated string")
+        return self.data[start + index : end].decode("utf-8", "replace")
 
     # -- top level -----------------------------------------------------------------------
 
     def read(self) -> RawElf:
         data = self.data
-        if self.size < 16 or data[:4] != b"\x7fELF":
-            raise FastReaderDeclined("no ELF magic")
-        ei_class, ei_data, osabi = data[4], data[5], data[7]
-        if ei_class not in (1, 2) or ei_data not in (1, 2):
-            raise FastReaderDeclined("unknown ELF class or data encoding")
-        if osabi not in (0, 3):  # SYSV, GNU/Linux; others have OS-specific tables
-            raise FastReaderDeclined(f"OS ABI {osabi}")
-        self.elf64 = ei_class == 2
-        self.little = ei_data == 1
+        if self.size < 16 or data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] not in (1, 2):
+            raise FastReaderDeclined("not a valid ELF identification")
+        self.elf64, self.little = data[4] == 2, data[5] == 1
         lay = self.lay = _LAYOUTS[(self.elf64, self.little)]
-        (e_type, e_machine, _ver, e_entry, e_phoff, e_shoff, _flags, _ehsize, phentsize, phnum, shentsize, shnum, shstrndx) = self._unpack(
-            lay.ehdr, 16, "ELF header"
+        (e_type, e_machine, _version, e_entry, e_phoff, e_shoff, _flags, _ehsize, phentsize, phnum, shentsize, shnum, shstrndx) = (
+            self._unpack(lay.ehdr, 16, "ELF header")
         )
-        if e_type > 3:  # core dumps and OS/processor-specific types
-            raise FastReaderDeclined(f"ELF type {e_type}")
-        self.e_machine = e_machine
+        self._section_headers(e_shoff, shentsize, shnum, shstrndx)
+        self._program_headers(e_phoff, phentsize, phnum)
         raw = RawElf(
             ei_class=64 if self.elf64 else 32,
             little_endian=self.little,
             e_machine=e_machine,
-            e_type=e_type,
+            e_type=-1 if e_type in _ET_PROC else e_type,
             e_entry=e_entry,
-            has_section_headers=e_shoff != 0 and shnum > 0,
+            has_section_headers=bool(self.shdrs),
         )
-        self.phdrs = self._program_headers(e_phoff, phentsize, phnum)
-        self.shdrs = self._section_headers(e_shoff, shentsize, shnum, shstrndx) if raw.has_section_headers else []
-        if e_shoff != 0 and shnum == 0:
-            raise FastReaderDeclined("extended section numbering")
-        self.loads = [p for p in self.phdrs if p.p_type == PT_LOAD]
-
-        dyn_segment: _Phdr | None = None
+        if self.shdrs:
+            self._read_sections(raw)
+        dyn_segment = None
         for ph in self.phdrs:
-            if ph.p_type == PT_INTERP:
-                raw.interpreter = self._interpreter(ph.p_offset)
+            if ph.p_type == PT_LOAD:
+                raw.has_load = True
             elif ph.p_type == PT_DYNAMIC:
                 raw.has_dynamic = True
                 dyn_segment = ph
-                self._check_segment_string_table(ph)
-            elif ph.p_type == PT_LOAD:
-                raw.has_load = True
+            elif raw.debug_only:
+                continue
+            elif ph.p_type == PT_INTERP:
+                raw.interpreter = self._interpreter(ph)
             elif ph.p_type == PT_NOTE and raw.abi_tag is None:
                 raw.abi_tag = self._abi_tag(ph.p_offset, ph.p_filesz)
-
-        if raw.has_section_headers:
-            self._read_sections(raw)
         if raw.debug_only:
             return raw
-        self._read_dynamic(raw, dyn_segment)
-        if raw.has_section_headers:
+        if self.shdrs:
+            self._read_dynamic_from_sections(raw)
             self._read_versions_from_sections(raw)
         elif dyn_segment is not None:
-            self._read_versions_from_segment(raw)
+            self._read_from_dynamic_segment(raw, dyn_segment)
         return raw
 
     # -- headers ---------------------------------------------------------------------------
 
-    def _program_headers(self, phoff: int, phentsize: int, phnum: int) -> list[_Phdr]:
-        if phnum == 0:
-            return []
-        if phnum == 0xFFFF or phoff == 0 or phentsize < self.lay.phdr.size:
-            raise FastReaderDeclined("unusual program header table")
-        self._need(phoff, (phnum - 1) * phentsize + self.lay.phdr.size, "program header table")
-        out = []
-        unpack = self.lay.phdr.unpack_from
-        for i in range(phnum):
-            f = unpack(self.data, phoff + i * phentsize)
-            if self.elf64:  # type, flags, offset, vaddr, paddr, filesz, memsz, align
-                out.append(_Phdr(f[0], f[2], f[3], f[5]))
-            else:  # type, offset, vaddr, paddr, filesz, memsz, flags, align
-                out.append(_Phdr(f[0], f[1], f[2], f[4]))
-        return out
-
-    def _section_headers(self, shoff: int, shentsize: int, shnum: int, shstrndx: int) -> list[_Shdr]:
-        if shentsize < self.lay.shdr.size or shstrndx == 0 or shstrndx >= shnum:
-            raise FastReaderDeclined("unusual section header table")
-        self._need(shoff, (shnum - 1) * shentsize + self.lay.shdr.size, "section header table")
-        table = self.data[shoff : shoff + shnum * shentsize]
-        if shentsize == self.lay.shdr.size:
-            out = list(map(_Shdr._make, self.lay.shdr.iter_unpack(table)))
-        else:
-            out = [_Shdr._make(self.lay.shdr.unpack_from(table, i * shentsize)) for i in range(shnum)]
-        strtab = out[shstrndx]
-        self.shstrtab = strtab.sh_offset
-        self.shstrtab_bytes = self.data[strtab.sh_offset : strtab.sh_offset + strtab.sh_size]
+    def _section_headers(self, shoff: int, shentsize: int, shnum: int, shstrndx: int) -> None:
+        if not shoff:
+            return
+        size = self.lay.shdr.size
+        if shentsize != size:
+            raise FastReaderDeclined("section header size")
+        section0 = _Shdr._make(self._unpack(self.lay.shdr, shoff, "section header table"))
+        self.section0 = section0
+        shnum = shnum or section0.sh_size
+        if not shnum:
+            return
+        self._need(shoff, shnum * size, "section header table")
+        self.shdrs = out = list(map(_Shdr._make, self.lay.shdr.iter_unpack(self.data[shoff : shoff + shnum * size])))
         for sh in out:
-            if sh.sh_type in _CHECKED_TYPES or sh.sh_flags & SHF_COMPRESSED:
-                self._check_section(sh, out)
-        return out
+            if sh.sh_type != SHT_NOBITS and sh.sh_size:
+                self._need(sh.sh_offset, sh.sh_size, "section")
+        strndx = section0.sh_link if shstrndx == SHN_XINDEX else shstrndx
+        if strndx:
+            if strndx >= shnum or out[strndx].sh_type != SHT_STRTAB:
+                raise FastReaderDeclined("section name table")
+            self.names_table = (out[strndx].sh_offset, out[strndx].sh_size)
 
-    def _check_section(self, sh: _Shdr, all_sections: list[_Shdr]) -> None:
-        """Refuse what pyelftools would refuse when it builds this section's object."""
-        t = sh.sh_type
+    def _program_headers(self, phoff: int, phentsize: int, phnum: int) -> None:
+        if phnum == PN_XNUM and self.section0 is not None:
+            phnum = self.section0.sh_info  # extended numbering
+        if not phnum:
+            return
+        size = self.lay.phdr.size
+        if phentsize != size:
+            raise FastReaderDeclined("program header size")
+        self._need(phoff, phnum * size, "program header table")
+        rows = self.lay.phdr.iter_unpack(self.data[phoff : phoff + phnum * size])
+        if self.elf64:
+            self.phdrs = [_Phdr(f[0], f[2], f[3], f[5]) for f in rows]
+        else:
+            self.phdrs = [_Phdr(f[0], f[1], f[2], f[4]) for f in rows]
 
-        def linked(types: tuple[int, ...]) -> _Shdr:
-            if sh.sh_link >= len(all_sections) or all_sections[sh.sh_link].sh_type not in types:
-                raise FastReaderDeclined(f"section type {t:#x} links to an unexpected section")
-            return all_sections[sh.sh_link]
-
-        if sh.sh_flags & SHF_COMPRESSED:
-            self._need(sh.sh_offset, self.lay.chdr_size, "compression header")
-        if t in (SHT_SYMTAB, SHT_DYNSYM):
-            linked((SHT_STRTAB,))
-            if sh.sh_entsize <= 0 or sh.sh_size % sh.sh_entsize:
-                raise FastReaderDeclined("symbol table entry size")
-        elif t in (SHT_SUNW_LDYNSYM, SHT_SUNW_SYMINFO):
-            raise FastReaderDeclined("Solaris symbol tables")
-        elif t in (SHT_GNU_VERNEED, SHT_GNU_VERDEF):
-            linked((SHT_STRTAB,))
-        elif t == SHT_GNU_VERSYM:
-            linked((SHT_SYMTAB, SHT_DYNSYM))
-        elif t in (SHT_REL, SHT_RELA):
-            if sh.sh_entsize != (self.lay.rel_size if t == SHT_REL else self.lay.rela_size):
-                raise FastReaderDeclined("relocation entry size")
-        elif t == SHT_HASH:
-            linked((SHT_SYMTAB, SHT_DYNSYM))
-            if sh.sh_size:
-                nbucket, nchain = self._unpack(self.lay.word2, sh.sh_offset, "hash table")
-                self._need(sh.sh_offset, 8 + 4 * (nbucket + nchain), "hash table")
-        elif t == SHT_GNU_HASH:
-            linked((SHT_SYMTAB, SHT_DYNSYM))
-            nbucket, _symoffset, bloom, _shift = self._unpack(self.lay.word4, sh.sh_offset, "GNU hash table")
-            self._need(sh.sh_offset, 16 + bloom * self.lay.xword_size + 4 * nbucket, "GNU hash table")
-        elif t == SHT_DYNAMIC:
-            linked((SHT_STRTAB, SHT_NOBITS, SHT_NULL))
-        elif t == SHT_ATTRIBUTES and self.e_machine in (EM_ARM, EM_RISCV):
-            self._need(sh.sh_offset, 1, "attributes section")
-            if self.data[sh.sh_offset] != ord("A"):
-                raise FastReaderDeclined("attributes section version")
-
-    def _interpreter(self, offset: int) -> str:
-        end = self.data.find(b"\0", offset) if offset < self.size else -1
-        if end < 0:
-            raise FastReaderDeclined("unterminated interpreter path")
-        try:
-            return self.data[offset:end].decode("utf-8")
-        except UnicodeDecodeError:
-            raise FastReaderDeclined("interpreter path is not UTF-8") from None
-
-    def _check_segment_string_table(self, ph: _Phdr) -> None:
-        # pyelftools links a PT_DYNAMIC to the SHT_DYNAMIC section at the same offset and
-        # builds that section's sh_link target; a link past the table is its error.
-        for sh in self.shdrs:
-            if sh.sh_type == SHT_DYNAMIC and sh.sh_offset == ph.p_offset:
-                if sh.sh_link >= len(self.shdrs):
-                    raise FastReaderDeclined("dynamic section string table link")
-                return
-
-    # -- notes -----------------------------------------------------------------------------
-
-    def _abi_tag(self, offset: int, size: int) -> tuple[int, int, int, int] | None:
-        """First NT_GNU_ABI_TAG note in [offset, offset+size), walked as pyelftools walks it."""
-        end = offset + size
-        while offset + 12 < end:
-            namesz, descsz, ntype = self._unpack(self.lay.word3, offset, "note header")
-            offset += 12
-            name: str | None = None
-            if namesz:
-                disk = (namesz + 3) & ~3
-                raw_name = self.data[offset : offset + disk]
-                nul = raw_name.find(b"\0")
-                if nul < 0:
-                    raise FastReaderDeclined("note name without terminator")
-                name = raw_name[:nul].decode("latin-1")
-                offset += disk
-            if name == "GNU" and ntype == NT_GNU_ABI_TAG:
-                tag = self._unpack(self.lay.word4, offset, "ABI tag note")
-                if descsz != 16 or tag[0] in (4, 5):  # the reference reader turns OS 4/5 into -1
-                    raise FastReaderDeclined("unusual ABI tag note")
-                return tag  # type: ignore[return-value]
-            if name == "GNU" and ntype == NT_GNU_PROPERTY_TYPE_0:
-                self._check_properties(offset, descsz)
-            offset += (descsz + 3) & ~3
-        return None
-
-    def _check_properties(self, offset: int, descsz: int) -> None:
-        """pyelftools parses every GNU property; make sure each one lies inside the file."""
-        end = offset + descsz
-        align = 3 if self.elf64 else 2  # round-up exponents, as pyelftools uses
-        count = 0
-        while offset < end:
-            count += 1
-            if count > _MAX_PROPERTIES:
-                raise FastReaderDeclined("too many GNU properties")
-            _ptype, datasz = self._unpack(self.lay.word2, offset, "GNU property")
-            padded = ((datasz + (1 << align) - 1) >> align) << align
-            self._need(offset, 8 + max(padded, 8), "GNU property")
-            offset += ((datasz + 8 + (1 << align) - 1) >> align) << align
-
-    # -- sections --------------------------------------------------------------------------
+    # -- sections, notes, interpreter ------------------------------------------------------
 
     def _read_sections(self, raw: RawElf) -> None:
-        alloc_with_data = alloc_nobits = 0
         names = raw.section_names
-        shstrtab = self.shstrtab
-        table = self.shstrtab_bytes
+        table = self.names_table
+        if table is None:
+            names.extend("" for _ in self.shdrs)
+        else:
+            start, length = table
+            blob = self.data[start : start + length]
+            names.append("")
+            for sh in self.shdrs[1:]:
+                index = sh.sh_name
+                end = blob.find(b"\0", index, index + _MAX_STRING) if index < length else -1
+                if end < 0:
+                    raise FastReaderDeclined("section name outside its table")
+                names.append(blob[index:end].decode("utf-8", "replace"))
+        alloc_code_or_data = alloc_nobits = 0
         for sh in self.shdrs:
-            end = table.find(b"\0", sh.sh_name)
-            names.append(table[sh.sh_name : end].decode("utf-8", "replace") if end >= 0 else self._cstring_lenient(shstrtab + sh.sh_name))
             if sh.sh_type == SHT_SYMTAB:
                 raw.has_symtab = True
-            elif sh.sh_type == SHT_NOTE and raw.abi_tag is None:
+            if not sh.sh_flags & SHF_ALLOC or not sh.sh_size:
+                continue
+            if sh.sh_type == SHT_NOBITS:
+                alloc_nobits += 1
+            elif sh.sh_type != SHT_NOTE:
+                alloc_code_or_data += 1
+        raw.debug_only = alloc_nobits > 0 and alloc_code_or_data == 0 and raw.e_type in (2, 3)
+        if raw.debug_only:
+            return
+        for sh in self.shdrs:
+            if sh.sh_type == SHT_NOTE and sh.sh_size and raw.abi_tag is None:
                 raw.abi_tag = self._abi_tag(sh.sh_offset, sh.sh_size)
-            if sh.sh_flags & SHF_ALLOC and sh.sh_size:
-                if sh.sh_type == SHT_NOBITS:
-                    alloc_nobits += 1
-                else:
-                    alloc_with_data += 1
-        has_debug = any(n.startswith((".debug_", ".zdebug_")) for n in names)
-        raw.debug_only = has_debug and alloc_nobits > 0 and alloc_with_data == 0 and raw.e_type in (2, 3)
+
+    def _interpreter(self, ph: _Phdr) -> str:
+        length = min(ph.p_filesz, _MAX_INTERP)
+        self._need(ph.p_offset, length, "PT_INTERP")
+        end = self.data.find(b"\0", ph.p_offset, ph.p_offset + length)
+        if end < 0:
+            raise FastReaderDeclined("PT_INTERP without a NUL")
+        return self.data[ph.p_offset : end].decode("utf-8", "replace")
+
+    def _abi_tag(self, offset: int, length: int) -> tuple[int, int, int, int] | None:
+        """First NT_GNU_ABI_TAG in a note area, walked exactly as the reference reader walks it."""
+        length = min(length, _MAX_NOTES_BYTES)
+        self._need(offset, length, "note")
+        end_all = offset + length
+        word3 = self.lay.word3.unpack_from
+        pos = offset
+        while pos + 12 <= end_all:
+            namesz, descsz, ntype = word3(self.data, pos)
+            name_at = pos + 12
+            desc_at = name_at + ((namesz + 3) & ~3)
+            end = desc_at + ((descsz + 3) & ~3)
+            if end > end_all:
+                break
+            if ntype == NT_GNU_ABI_TAG and descsz >= 16 and self.data[name_at : name_at + namesz].rstrip(b"\0") == b"GNU":
+                return self.lay.word4.unpack_from(self.data, desc_at)  # type: ignore[return-value]
+            pos = end
+        return None
 
     # -- dynamic table ---------------------------------------------------------------------
 
-    def _dynamic_tags(self, offset: int, limit: int) -> list[tuple[int, int]]:
-        """(tag, value) pairs up to and including DT_NULL; decline if DT_NULL is not within limit."""
+    def _dynamic_entries(self, offset: int, length: int) -> list[tuple[int, int]]:
+        """(tag, value) pairs before DT_NULL, never past `length` bytes."""
         dyn = self.lay.dyn
-        end = min(offset + limit, self.size)
-        if offset < 0 or offset >= end:
-            raise FastReaderDeclined("dynamic table outside the file")
-        count = (end - offset) // dyn.size
-        tags: list[tuple[int, int]] = []
+        count = length // dyn.size
+        self._need(offset, count * dyn.size, "dynamic table")  # the reference fails at the first entry outside
+        out: list[tuple[int, int]] = []
         for tag, value in dyn.iter_unpack(self.data[offset : offset + count * dyn.size]):
-            tags.append((tag, value))
-            if tag == DT_NULL:
-                return tags
-        raise FastReaderDeclined("dynamic table without DT_NULL")
-
-    def _read_dynamic(self, raw: RawElf, segment: _Phdr | None) -> None:
-        section = next((s for s in self.shdrs if s.sh_type == SHT_DYNAMIC), None)
-        if section is not None:
-            if self.shdrs[section.sh_link].sh_type != SHT_STRTAB:
-                raise FastReaderDeclined("dynamic section without a string table")
-            tags = self._dynamic_tags(section.sh_offset, max(section.sh_size, self.lay.dyn.size))
-            strtab = self.shdrs[section.sh_link].sh_offset
-            string = self._cstring_lenient
-        elif segment is None:
-            return
-        elif self.shdrs:
-            raise FastReaderDeclined("PT_DYNAMIC without a dynamic section")
-        elif segment.p_filesz == 0:
-            self.segment_tags: list[tuple[int, int]] = []
-            return
-        else:
-            tags = self._dynamic_tags(segment.p_offset, segment.p_filesz)
-            self.segment_tags = tags
-            first_strtab = next((v for t, v in tags if t == DT_STRTAB), None)
-            strtab = self._address_offset(first_strtab) if first_strtab is not None else None
-            if strtab is None:
-                raise FastReaderDeclined("dynamic segment without a mapped DT_STRTAB")
-            string = self._cstring_strict
-        for tag, value in tags:
             if tag == DT_NULL:
                 break
-            if tag == DT_NEEDED:
-                raw.needed.append(string(strtab + value))
-            elif tag == DT_SONAME:
-                raw.soname = string(strtab + value)
-            elif tag == DT_RPATH:
-                raw.rpath.extend(p for p in string(strtab + value).split(":") if p)
-            elif tag == DT_RUNPATH:
-                raw.runpath.extend(p for p in string(strtab + value).split(":") if p)
+            out.append((tag, value))
+        return out
+
+    def _apply_dynamic(self, entries: list[tuple[int, int]], strtab: tuple[int, int] | None, raw: RawElf) -> None:
+        for tag, value in entries:
+            if tag in _STRING_TAGS:
+                if strtab is None:
+                    raise FastReaderDeclined("dynamic string without a string table")
+                text = self._string(strtab, value)
+                if tag == DT_NEEDED:
+                    raw.needed.append(text)
+                elif tag == DT_SONAME:
+                    raw.soname = text
+                elif tag == DT_RPATH:
+                    raw.rpath.extend(p for p in text.split(":") if p)
+                else:
+                    raw.runpath.extend(p for p in text.split(":") if p)
             elif tag == DT_FLAGS:
                 raw.flags = value
             elif tag == DT_FLAGS_1:
                 raw.flags_1 = value
 
-    def _address_offset(self, address: int) -> int | None:
-        """File offset of a virtual address: the first PT_LOAD whose file image holds it."""
-        for ph in self.loads:
-            if ph.p_vaddr <= address and address + 1 <= ph.p_vaddr + ph.p_filesz:
-                return address - ph.p_vaddr + ph.p_offset
+    def _first_section(self, stype: int) -> tuple[int, _Shdr] | None:
+        for i, sh in enumerate(self.shdrs):
+            if sh.sh_type == stype and sh.sh_size:
+                return i, sh
         return None
+
+    def _linked_strtab(self, index: int, sh: _Shdr) -> tuple[int, int]:
+        link = sh.sh_link
+        if not 0 < link < len(self.shdrs) or link == index:
+            raise FastReaderDeclined("section links to no string table")
+        target = self.shdrs[link]
+        if target.sh_type != SHT_STRTAB or not target.sh_size:
+            raise FastReaderDeclined("section links to no string table")
+        return target.sh_offset, target.sh_size
+
+    def _read_dynamic_from_sections(self, raw: RawElf) -> None:
+        found = self._first_section(SHT_DYNAMIC)
+        if found is None:
+            return
+        index, sec = found
+        entries = self._dynamic_entries(sec.sh_offset, sec.sh_size)
+        has_strings = any(tag in _STRING_TAGS for tag, _ in entries)
+        self._apply_dynamic(entries, self._linked_strtab(index, sec) if has_strings else None, raw)
 
     # -- symbol versions -------------------------------------------------------------------
 
     def _read_versions_from_sections(self, raw: RawElf) -> None:
-        verneed = versym = dynsym = None
-        versym_index = dynsym_index = -1
-        for i, sh in enumerate(self.shdrs):
-            if sh.sh_type == SHT_GNU_VERNEED:
-                verneed = sh
-            elif sh.sh_type == SHT_GNU_VERSYM:
-                versym, versym_index = sh, i
-            elif sh.sh_type == SHT_DYNSYM:
-                dynsym, dynsym_index = sh, i
-        if verneed is None:
+        found = self._first_section(SHT_GNU_VERNEED)
+        if found is None:
             return
-        del versym_index
-        strtab = self.shdrs[verneed.sh_link].sh_offset
-        index_to_name = self._version_needs(
-            raw, verneed.sh_offset, verneed.sh_info, lambda off: self._cstring_lenient(strtab + off), zero_count_ok=False
-        )
+        index, verneed = found
+        index_to_name = self._version_needs(raw, verneed.sh_offset, verneed.sh_info, self._linked_strtab(index, verneed))
+        versym = self._first_section(SHT_GNU_VERSYM)
+        dynsym = self._first_section(SHT_DYNSYM)
         if versym is None or dynsym is None:
             return
-        if versym.sh_link != dynsym_index or versym.sh_entsize != 2 or dynsym.sh_entsize != self.lay.sym.size:
-            raise FastReaderDeclined("unusual versym/dynsym pairing")
-        nsyms = dynsym.sh_size // dynsym.sh_entsize
-        self._need(dynsym.sh_offset, nsyms * dynsym.sh_entsize, "dynamic symbol table")
-        nver = versym.sh_size // 2
-        count = min(nsyms, nver)
-        self._need(versym.sh_offset, 2 * count, "versym table")
-        strtab = self.shdrs[dynsym.sh_link].sh_offset
-        self._bind_symbols(raw, index_to_name, versym.sh_offset, count, dynsym.sh_offset, strtab, False, _VERSYM_SPECIAL)
+        count = min(dynsym[1].sh_size // self.lay.sym_size, versym[1].sh_size // 2)
+        strtab = self._linked_strtab(*dynsym)
+        self._undefined_versioned(raw, dynsym[1].sh_offset, count, versym[1].sh_offset, strtab, index_to_name)
 
-    def _version_needs(self, raw: RawElf, offset: int, count: int, string, zero_count_ok: bool) -> dict[int, str]:  # type: ignore[no-untyped-def]
-        """Walk Elf_Verneed/Elf_Vernaux; decline on loops or counts the reference treats specially."""
-        if count > _MAX_VERSIONS:
-            raise FastReaderDeclined("too many version needs")
+    def _version_needs(self, raw: RawElf, offset: int, count: int, strtab: tuple[int, int]) -> dict[int, str]:
+        """Walk Elf_Verneed/Elf_Vernaux chains (vn_next / vna_next) with the reference's budget."""
         index_to_name: dict[int, str] = {}
-        for n in range(count):
-            _version, cnt, vn_file, vn_aux, vn_next = self._unpack(self.lay.verneed, offset, "version need")
-            if (cnt == 0 and not zero_count_ok) or cnt > _MAX_VERSIONS:
-                raise FastReaderDeclined("version need with an odd count")
-            names = raw.version_needs.setdefault(string(vn_file), [])
+        budget = _MAX_VERNEED_ENTRIES
+        need, aux_s = self.lay.verneed, self.lay.vernaux
+        for _ in range(count):
+            _version, cnt, vn_file, vn_aux, vn_next = self._unpack(need, offset, "version needs")
+            names = raw.version_needs.setdefault(self._string(strtab, vn_file), [])
             aux = offset + vn_aux
-            for k in range(cnt):
-                _hash, _flags, other, vna_name, vna_next = self._unpack(self.lay.vernaux, aux, "version need entry")
-                name = string(vna_name)
+            for _ in range(cnt):
+                budget -= 1
+                if budget < 0:
+                    raise FastReaderDeclined("version-needs table too long")
+                _hash, _flags, other, vna_name, vna_next = self._unpack(aux_s, aux, "version needs")
+                name = self._string(strtab, vna_name)
                 names.append(name)
                 index_to_name[other & _VER_NDX_MASK] = name
-                if k + 1 < cnt and vna_next == 0:
-                    raise FastReaderDeclined("version need entries loop")
+                if not vna_next:
+                    break
                 aux += vna_next
-            if n + 1 < count and vn_next == 0:
-                raise FastReaderDeclined("version needs loop")
+            if not vn_next:
+                break
             offset += vn_next
         return index_to_name
 
-    def _bind_symbols(
-        self,
-        raw: RawElf,
-        index_to_name: dict[int, str],
-        versym: int,
-        count: int,
-        symtab: int,
-        strtab: int,
-        strict: bool,
-        special: frozenset[int],
+    def _undefined_versioned(
+        self, raw: RawElf, symtab: int, count: int, versym: int, strtab: tuple[int, int], index_to_name: dict[int, str]
     ) -> None:
-        """Undefined symbols 1..count-1 whose versym value names a needed version.
+        """Undefined symbols 1..count-1 whose versym entry (hidden bit masked) names a needed version.
 
-        The versym array is searched with bytes.find for each wanted value, so only the
-        matching symbols are decoded. `special` holds versym values that the reference path
-        being mirrored treats as names (VER_NDX_LOCAL, ...) rather than indices.
+        Instead of walking every symbol, search the versym array for each wanted value
+        (the index, with and without the hidden bit) and decode only the matching symbols.
         """
-        wanted: dict[int, str] = {}
-        for index, version in index_to_name.items():
-            for value in (index, index | 0x8000):
-                if value not in special:
-                    wanted[value] = version
-        if not wanted or count < 2:
+        lay = self.lay
+        self._need(versym, 2 * count, "symbol version table")
+        if count < 2 or not index_to_name:
             return
         table = self.data[versym : versym + 2 * count]
-        pack = self.lay.half.pack
+        pack = lay.half.pack
         hits: dict[str, list[int]] = {}
-        for value, version in wanted.items():
-            pattern = pack(value)
+        for index, version in index_to_name.items():
             found = hits.setdefault(version, [])
-            pos = table.find(pattern, 2)
-            while pos >= 0:
-                if pos & 1:  # straddles two entries
-                    pos = table.find(pattern, pos + 1)
-                else:
-                    found.append(pos >> 1)
-                    pos = table.find(pattern, pos + 2)
-        data, entsize, shndx_at = self.data, self.lay.sym.size, self.lay.shndx_offset
-        word, half = self.lay.word.unpack_from, self.lay.half.unpack_from
-        string = self._cstring_strict if strict else self._cstring_lenient
+            for value in (index, index | 0x8000):
+                pattern = pack(value)
+                pos = table.find(pattern, 2)
+                while pos >= 0:
+                    if pos & 1:  # straddles two entries
+                        pos = table.find(pattern, pos + 1)
+                    else:
+                        found.append(pos >> 1)
+                        pos = table.find(pattern, pos + 2)
+        data, sym_size, shndx_at = self.data, lay.sym_size, lay.shndx_at
+        word, half = lay.word.unpack_from, lay.half.unpack_from
         for version, indices in hits.items():
             if not indices:
                 continue
-            entries = [symtab + i * entsize for i in indices]
-            names = {string(strtab + word(data, e)[0]) for e in entries if half(data, e + shndx_at)[0] == 0}
+            entries = [symtab + i * sym_size for i in indices]
+            self._need(max(entries), sym_size, "dynamic symbol table")
+            names = {self._string(strtab, word(data, e)[0]) for e in entries if half(data, e + shndx_at)[0] == 0}
             if names:
                 raw.undefined_versioned.setdefault(version, set()).update(names)
 
-    def _read_versions_from_segment(self, raw: RawElf) -> None:
-        """No section headers: follow DT_VERNEED/DT_VERSYM, as the reference reader does."""
-        tags = getattr(self, "segment_tags", [])
-        seen: dict[int, int] = {}
-        for tag, value in tags:
-            if tag in seen and tag in (DT_STRTAB, DT_SYMTAB, DT_VERNEED, DT_VERNEEDNUM, DT_VERSYM, DT_HASH, DT_GNU_HASH):
-                raise FastReaderDeclined("repeated dynamic tag")
-            seen[tag] = value
-        if DT_VERNEED not in seen or DT_STRTAB not in seen:
-            return
-        strtab = self._mapped(seen[DT_STRTAB])
-        index_to_name = self._version_needs(
-            raw,
-            self._mapped(seen[DT_VERNEED]),
-            seen.get(DT_VERNEEDNUM, 0),
-            lambda off: self._cstring_window(strtab + off),
-            zero_count_ok=True,
-        )
-        if DT_VERSYM not in seen:
-            return
-        versym = self._mapped(seen[DT_VERSYM])
-        nsyms = self._segment_symbol_count(seen)
-        symtab = self._address_offset(seen[DT_SYMTAB]) if DT_SYMTAB in seen else None
-        if nsyms and symtab is None:
-            raise FastReaderDeclined("no mapped DT_SYMTAB")
-        if not nsyms:
-            return
-        assert symtab is not None
-        sym = self.lay.sym
-        self._need(symtab, nsyms * sym.size, "dynamic symbol table")
-        self._need(versym, 2 * nsyms, "versym table")
-        # The reference reader decodes every symbol name strictly; do the same check in bulk.
-        for entry in range(symtab, symtab + nsyms * sym.size, sym.size):
-            self._cstring_strict(strtab + self.lay.word.unpack_from(self.data, entry)[0])
-        self._bind_symbols(raw, index_to_name, versym, nsyms, symtab, strtab, True, frozenset())
+    # -- files without section headers: follow the dynamic segment --------------------------
 
-    def _mapped(self, address: int) -> int:
-        offset = self._address_offset(address)
-        if offset is None:
-            raise FastReaderDeclined(f"address {address:#x} is outside every segment")
-        return offset
+    def _read_from_dynamic_segment(self, raw: RawElf, segment: _Phdr) -> None:
+        entries = self._dynamic_entries(segment.p_offset, segment.p_filesz)
+        tags = dict(entries)
+        strtab = None
+        if DT_STRTAB in tags:
+            strtab = (self._file_offset(tags[DT_STRTAB]), tags.get(DT_STRSZ, 0))
+        self._apply_dynamic(entries, strtab, raw)
+        if DT_VERNEED not in tags or strtab is None:
+            return
+        index_to_name = self._version_needs(raw, self._file_offset(tags[DT_VERNEED]), tags.get(DT_VERNEEDNUM, 0), strtab)
+        if DT_VERSYM not in tags or DT_SYMTAB not in tags:
+            return
+        symtab = self._file_offset(tags[DT_SYMTAB])
+        count = self._dynsym_count(tags, symtab)
+        self._undefined_versioned(raw, symtab, count, self._file_offset(tags[DT_VERSYM]), strtab, index_to_name)
 
-    def _segment_symbol_count(self, tags: dict[int, int]) -> int:
-        """Symbol count from DT_GNU_HASH or DT_HASH, computed as pyelftools computes it."""
-        gnu = self._address_offset(tags[DT_GNU_HASH]) if DT_GNU_HASH in tags else None
-        if gnu is not None:
-            nbucket, symoffset, bloom, _shift = self._unpack(self.lay.word4, gnu, "GNU hash table")
-            buckets_at = gnu + 16 + bloom * self.lay.xword_size
-            self._need(buckets_at, 4 * nbucket, "GNU hash buckets")
-            if nbucket == 0:
-                raise FastReaderDeclined("empty GNU hash table")
-            buckets = struct.unpack_from(f"{self.lay.endian}{nbucket}I", self.data, buckets_at)
-            top = max(buckets)
-            if top < symoffset:
-                return symoffset
-            chain = buckets_at + 4 * nbucket + (top - symoffset) * 4
-            word = self.lay.word
-            while True:
-                (value,) = self._unpack(word, chain, "GNU hash chain")
-                if value & 1:
-                    return top + 1
-                top += 1
-                chain += 4
-        sysv = self._address_offset(tags[DT_HASH]) if DT_HASH in tags else None
-        if sysv is not None:
-            nbucket, nchain = self._unpack(self.lay.word2, sysv, "hash table")
-            self._need(sysv, 8 + 4 * (nbucket + nchain), "hash table")
-            return nchain
-        raise FastReaderDeclined("no hash table to size the dynamic symbol table")
+    def _file_offset(self, address: int) -> int:
+        for ph in self.phdrs:
+            if ph.p_type == PT_LOAD and ph.p_vaddr <= address < ph.p_vaddr + ph.p_filesz:
+                return address - ph.p_vaddr + ph.p_offset
+        raise FastReaderDeclined(f"address {address:#x} is outside every loaded segment")
+
+    def _dynsym_count(self, tags: dict[int, int], symtab: int) -> int:
+        """Number of dynamic symbols from DT_HASH's nchain, else by walking DT_GNU_HASH."""
+        limit = max(0, (self.size - symtab) // self.lay.sym_size)
+        word = self.lay.word
+        if DT_HASH in tags:
+            (count,) = self._unpack(word, self._file_offset(tags[DT_HASH]) + 4, "hash table")
+        elif DT_GNU_HASH in tags:
+            count = self._gnu_hash_count(self._file_offset(tags[DT_GNU_HASH]), limit)
+        else:
+            return 0
+        if count > limit:
+            raise FastReaderDeclined("hash table claims more symbols than the file holds")
+        return count
+
+    def _gnu_hash_count(self, offset: int, limit: int) -> int:
+        nbuckets, symoffset, bloom_size, _shift = self._unpack(self.lay.word4, offset, "GNU hash table")
+        buckets_at = offset + 16 + bloom_size * self.lay.xword_size
+        self._need(buckets_at, 4 * nbuckets, "GNU hash buckets")
+        endian = "<" if self.little else ">"
+        highest = max(struct.unpack_from(f"{endian}{nbuckets}I", self.data, buckets_at), default=0)
+        if highest < symoffset:
+            return symoffset
+        chain_at = buckets_at + 4 * nbuckets
+        word = self.lay.word
+        for index in range(highest, limit + 1):
+            (value,) = self._unpack(word, chain_at + 4 * (index - symoffset), "GNU hash chain")
+            if value & 1:
+                return index + 1
+        raise FastReaderDeclined("GNU hash chain never ends")

@@ -10,10 +10,10 @@ from typing import Any
 
 from checker.filetype import HEAD_SIZE, sniff
 from checker.inspect.facts import build_facts
+from checker.inspect.fast_reader import FastReaderDeclined, read_raw_fast
 from checker.inspect.goinfo import inspect_go
 from checker.inspect.libc import detect_libc
 from checker.inspect.nss import inspect_nss
-from checker.inspect.pyelf_reader import read_raw
 from checker.inspect.raw import ElfParseError, RawElf
 from checker.inspect.upx import inspect_packed
 from checker.models import ElfFacts
@@ -58,9 +58,20 @@ def inspect_path(path: str) -> Inspection:
             return inspect_elf(data, fh, path)
 
 
+def read_tables(data: bytes | mmap.mmap, stream: Any) -> RawElf:
+    """Fast reader first; the pyelftools reference reader for any file it declines."""
+    try:
+        return read_raw_fast(data)
+    except FastReaderDeclined:
+        # Imported here so runs where every file takes the fast path never load pyelftools.
+        from checker.inspect.pyelf_reader import read_raw as read_raw_reference
+
+        return read_raw_reference(stream)
+
+
 def inspect_elf(data: bytes | mmap.mmap, stream: Any, path: str) -> Inspection:
     """Inspect an ELF image given as a mapping plus a seekable stream over the same bytes."""
-    raw = read_raw(stream)
+    raw = read_tables(data, stream)
     libc, evidence = detect_libc(raw, data)
     facts = build_facts(raw, libc, evidence)
     extra: dict[str, Any] = {}

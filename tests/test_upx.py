@@ -214,3 +214,12 @@ def test_corrupt_packed_file_is_reported_and_others_still_judged(fixture: Get, t
 def test_unpacked_files_have_a_null_packer(fixture: Get) -> None:
     result = check_paths([str(fixture("c_dynamic"))], build_policy({}, {})).files[0]
     assert "packer" in result.to_dict() and result.to_dict()["packer"] is None
+
+
+def test_text_output_says_the_headers_are_the_stubs(fixture: Get, capsys: pytest.CaptureFixture[str]) -> None:
+    from checker.cli import main
+
+    assert main(["--max-glibc", "2.17", str(fixture("upx_nopie"))]) == 1
+    first, *rest = capsys.readouterr().out.splitlines()
+    assert first.startswith("FAIL") and first.endswith("(packed with UPX; headers of the unpacker stub)")
+    assert any("[packed] packed with UPX" in line and "inside: dynamic" in line for line in rest)

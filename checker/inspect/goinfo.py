@@ -40,6 +40,8 @@ def go_info(raw: RawElf, data: bytes | mmap.mmap) -> dict[str, Any] | None:
     if gccgo:
         evidence.append(f"NEEDED {gccgo} (gccgo runtime)")
     evidence += [f"section {name}" for name in _GO_SECTIONS if name in raw.section_names]
+    if raw.has_section_headers and not evidence:
+        return None  # the gc linker always writes .gopclntab and .go.buildinfo; no need to scan
     layout = read_layout(data)
     header_at = _find_header(data, layout)
     text = None

@@ -41,23 +41,34 @@ _depth: contextvars.ContextVar[int] = contextvars.ContextVar("upx_depth", defaul
 def detect_upx(data: bytes | mmap.mmap) -> dict[str, Any] | None:
     """The `packer` object without `unpacked`, or None when nothing says UPX."""
     evidence: list[str] = []
-    head = data.find(UPX_MAGIC, 0, min(len(data), _HEAD_SEARCH))
-    if head >= 0:
+    head = _l_info_marker(data)
+    if head is not None:
         evidence.append(f"'UPX!' marker at offset {head}")
     header = _pack_header(data)
     if header:
         evidence.append(f"UPX pack header at offset {header.pop('offset')} (checksum ok)")
+    if not header and head is None:
+        return None
     version = None
-    match = _ID.search(data[: min(len(data), 1 << 20)]) or _ID.search(data[-min(len(data), 1 << 20) :])
+    window = 1 << 20
+    match = _ID.search(data[:window]) or (_ID.search(data[-window:]) if len(data) > window else None)
     if match:
         version = _release(match.group(1).decode(), match.group(2).decode())
         evidence.append(f"UPX banner '$Id: UPX {match.group(1).decode()}.{match.group(2).decode()}'")
-    if not header and head < 0:
-        return None
     info: dict[str, Any] = {"name": "upx", "version": version}
     info.update(header or dict.fromkeys(("header_version", "format", "method", "method_name", "level", "unpacked_size")))
     info["evidence"] = evidence
     return info
+
+
+def _l_info_marker(data: bytes | mmap.mmap) -> int | None:
+    """Offset of l_info's "UPX!" near the start, if its version byte is a UPX pack-header version."""
+    pos = data.find(UPX_MAGIC, 4, min(len(data), _HEAD_SEARCH))
+    while pos >= 0:
+        if pos + 8 <= len(data) and 10 <= data[pos + 6] <= 20:
+            return pos
+        pos = data.find(UPX_MAGIC, pos + 1, min(len(data), _HEAD_SEARCH))
+    return None
 
 
 def _release(major: str, minor: str) -> str:
@@ -123,7 +134,8 @@ def _unpack_and_inspect(data: bytes | mmap.mmap, info: dict[str, Any]) -> tuple[
     with tempfile.TemporaryDirectory(prefix="static-check-upx-") as tmp:  # mode 0700, removed on exit
         packed, unpacked = os.path.join(tmp, "packed"), os.path.join(tmp, "unpacked")
         with open(packed, "wb") as fh:
-            fh.write(data[:])
+            for start in range(0, len(data), 1 << 24):  # chunks: no second full copy in memory
+                fh.write(data[start : start + (1 << 24)])
         error = _run_upx(upx, packed, unpacked)
         if error:
             return None, error

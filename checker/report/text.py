@@ -21,7 +21,9 @@ def render(report: Report, *, color: bool = False, verbose: bool = False) -> str
         if r.elf is None or r.status == "skipped":
             lines.append(f"{label} {r.path}  ({r.reason})")
             continue
-        lines.append(f"{label} {r.path}  {describe_elf(r.elf)}")
+        packer = r.extra.get("packer")
+        packed = f"  (packed with {packer['name'].upper()}; headers of the unpacker stub)" if packer else ""
+        lines.append(f"{label} {r.path}  {describe_elf(r.elf)}{packed}")
         reason = glibc_reason(r.elf)
         if reason and (r.findings or verbose):
             lines.append(f"      highest: {reason}")

@@ -262,3 +262,25 @@ def test_cli_end_to_end_hostile_run(fixture: Get, tmp_path: Path) -> None:
     assert files["dist/cut.tar.xz"]["status"] == "error"
     assert tempfile.gettempdir() != str(tmpdir)  # the subprocess, not this process, used the private TMPDIR
     assert REPO.is_dir()
+
+
+def test_without_zstd_support_the_error_says_what_to_install(fixture: Get, tmp_path: Path) -> None:
+    """A Python without any zstd module (blocked through the import system) names the missing package."""
+    tar = make_tar(tmp_path / "app.tar.zst", {"bin/app": fixture("zig_glibc217")}, compression="zst")
+    rpm = make_rpm(tmp_path, "app", {"usr/bin/app": fixture("zig_glibc217")}, payload="w19.zstdio")
+    good = fixture("zig_glibc217")
+    code = (
+        "import sys; sys.modules['zstandard'] = None; sys.modules['compression.zstd'] = None; "
+        "from checker.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    args = [sys.executable, "-c", code, "--format", "json", str(tar), str(rpm), str(good)]
+    proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    import json
+
+    files = {f["path"]: f for f in json.loads(proc.stdout)["files"]}
+    for path in (tar, rpm):
+        assert files[str(path)]["status"] == "error"
+        assert files[str(path)]["reason"].startswith("zstd-compressed, and no zstd support is installed (pip install zstandard)")
+    assert files[str(good)]["status"] == "pass"

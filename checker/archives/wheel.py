@@ -85,6 +85,10 @@ def tag_problems(facts: ElfFacts, tag: PlatformTag, bundled: set[str]) -> list[s
             symbols = facts.symbols.get(top, [])
             shown = f" ({top}: {', '.join(symbols[:6])})" if symbols else ""
             problems.append(f"needs glibc {version_text(need)}{shown}, above the {version_text(tag.version)} the tag promises")
+        for namespace, limit in _cxx_limits(tag.version).items():
+            above = _highest(facts, namespace)
+            if above and vkey(above) > vkey(limit):
+                problems.append(f"needs {namespace} {version_text(above)}, above the {version_text(limit)} of the tag's reference image")
     if tag.family == "musllinux" and dynamic and (facts.libc == "glibc" or "GLIBC" in facts.max_versions):
         problems.append("linked against glibc, but musllinux tags promise musl")
     if tag.family in ("manylinux", "musllinux") and dynamic:
@@ -93,6 +97,20 @@ def tag_problems(facts: ElfFacts, tag: PlatformTag, bundled: set[str]) -> list[s
         if external:
             problems.append(f"needs {', '.join(external)}, neither bundled in the wheel nor on the {tag.family} list of system libraries")
     return problems
+
+
+def _cxx_limits(glibc: tuple[int, ...] | None) -> dict[str, tuple[int, ...]]:
+    """libstdc++ limits of the manylinux target preset with exactly this glibc (none for other versions)."""
+    if glibc is None:
+        return {}
+    for data in load("targets.json")["targets"].values():
+        if data.get("distro") is False and data["libc"] == "glibc" and vkey(parse_version(data["glibc"])) == vkey(glibc):
+            return {ns: parse_version(data[ns]) for ns in ("GLIBCXX", "CXXABI") if ns in data}
+    return {}
+
+
+def _highest(facts: ElfFacts, namespace: str) -> tuple[int, ...] | None:
+    return parse_version(facts.max_versions[namespace]) if namespace in facts.max_versions else None
 
 
 HINT = (

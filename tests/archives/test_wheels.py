@@ -152,3 +152,15 @@ def test_tag_sources() -> None:
     assert tags_from_metadata("Wheel-Version: 1.0\nTag: cp312-cp312-musllinux_1_2_x86_64\nTag: cp312-abi3-musllinux_1_2_x86_64\n") == [
         "musllinux_1_2_x86_64"
     ]
+
+
+def test_libstdcxx_newer_than_the_manylinux_image(fixture: Get, check: Check, tmp_path: Path) -> None:
+    needs = truth(fixture("cxx_iostream"))["version_needs"]["libstdc++.so.6"]
+    glibcxx = max((v for v in needs if v.startswith("GLIBCXX_")), key=lambda v: tuple(int(x) for x in v[8:].split(".")))
+    wheel = _wheel(tmp_path, "demo-1.0-cp311-cp311-manylinux2014_x86_64.whl", {EXT: fixture("cxx_iostream")})
+    messages = _mismatches(check([wheel]), wheel)
+    limit = load("targets.json")["targets"]["manylinux2014"]["GLIBCXX"]
+    assert f"does not fit the wheel tag manylinux2014_x86_64: needs GLIBCXX {glibcxx[8:]}, above the {limit}" in "\n".join(messages)
+    (tmp_path / "new").mkdir()
+    newer = _wheel(tmp_path / "new", "demo-1.0-cp311-cp311-manylinux_2_34_x86_64.whl", {EXT: fixture("cxx_iostream")})
+    assert _mismatches(check([newer]), newer) == []

@@ -6,14 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from checker import __version__
 from checker.archives.limits import ArchiveLimits, parse_size, size_text
-from checker.policy import Policy, PolicyError, build_policy, load_config
+from checker.policy import DEFAULT_CONFIG, Policy, PolicyError, policy_from_settings
 from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
 
-DEFAULT_CONFIG = ".static-check.yml"
 FORMAT_NAMES = ("text", "json", "markdown")
 
 
@@ -132,10 +130,6 @@ def parse_outputs(items: list[str]) -> list[tuple[str, str]]:
 
 
 def policy_from_args(args: argparse.Namespace) -> Policy:
-    config: dict[str, Any] = {}
-    config_path = args.config or (DEFAULT_CONFIG if os.path.isfile(DEFAULT_CONFIG) else None)
-    if config_path:
-        config = load_config(config_path)
     cli = {
         "target": args.target,
         "max-glibc": args.max_glibc,
@@ -149,7 +143,7 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
         "allow-packed": args.allow_packed,
         "ignore": ",".join(args.ignore) if args.ignore else None,
     }
-    return build_policy(config, cli)
+    return policy_from_settings(cli, args.config)
 
 
 def list_targets() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -10,6 +11,8 @@ from checker.data_files import load
 from checker.versions import parse_version, version_text
 
 SEVERITIES = ("error", "warning", "info")
+# Read when present and no other policy file is named.
+DEFAULT_CONFIG = ".static-check.yml"
 
 
 class PolicyError(ValueError):
@@ -252,3 +255,10 @@ def load_config(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise PolicyError(f"{path}: expected a mapping of settings at the top level")
     return data
+
+
+def policy_from_settings(settings: dict[str, Any], config_path: str | None = None) -> Policy:
+    """The policy of one run: flags/CI inputs over the config file (the named one, else
+    .static-check.yml when present) over the target preset. Shared by every entry point."""
+    path = config_path or (DEFAULT_CONFIG if os.path.isfile(DEFAULT_CONFIG) else None)
+    return build_policy(load_config(path) if path else {}, settings)

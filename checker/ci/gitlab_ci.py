@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checker.archives.limits import ArchiveLimits, parse_size
 from checker.models import Report
-from checker.policy import Policy, PolicyError, build_policy, load_config
+from checker.policy import PolicyError, policy_from_settings
 from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
 
 PROG = "static-check"
-DEFAULT_CONFIG = ".static-check.yml"
 DEFAULT_REPORT_DIR = "static-check-report"
 NOTE_MODES = ("auto", "always", "on-failure", "never")
 # Report files written into the report directory, by format.
@@ -42,6 +42,7 @@ POLICY_VARIABLES = {
     "LIBC": "libc",
     "MIN_KERNEL": "min-kernel",
     "FORBID_RPATH": "forbid-rpath",
+    "ALLOW_PACKED": "allow-packed",
     "IGNORE": "ignore",
 }
 NOTE_ROWS = 200  # files listed in the note; the artifacts have all of them
@@ -58,6 +59,7 @@ class Settings:
     config: str | None
     fail_on: str
     allow_empty: bool
+    archives: ArchiveLimits
     report_dir: str
     note: str
     note_key: str
@@ -77,6 +79,21 @@ def split_binaries(value: str) -> list[str]:
             continue
         out.extend([item] if " " not in item or os.path.exists(item) else item.split())
     return out
+
+
+def archive_limits(env: Mapping[str, str]) -> ArchiveLimits:
+    """STATIC_CHECK_ARCHIVE_DEPTH / _MAX_MEMBER_SIZE / _MAX_UNPACKED_SIZE, as the CLI flags."""
+    depth, member, unpacked = var(env, "ARCHIVE_DEPTH"), var(env, "MAX_MEMBER_SIZE"), var(env, "MAX_UNPACKED_SIZE")
+    if depth and not depth.isdigit():
+        raise SettingsError(f"STATIC_CHECK_ARCHIVE_DEPTH must be a whole number >= 0, not {depth!r}")
+    try:
+        return ArchiveLimits(
+            depth=int(depth) if depth else ArchiveLimits.depth,
+            max_member_size=parse_size(member) if member else ArchiveLimits.max_member_size,
+            max_unpacked=parse_size(unpacked) if unpacked else ArchiveLimits.max_unpacked,
+        )
+    except ValueError as exc:
+        raise SettingsError(f"STATIC_CHECK_MAX_MEMBER_SIZE/STATIC_CHECK_MAX_UNPACKED_SIZE: {exc}") from None
 
 
 def read_settings(env: Mapping[str, str]) -> Settings:
@@ -99,17 +116,12 @@ def read_settings(env: Mapping[str, str]) -> Settings:
         config=var(env, "CONFIG") or None,
         fail_on=fail_on,
         allow_empty=allow_empty in ("true", "1"),
+        archives=archive_limits(env),
         report_dir=var(env, "REPORT_DIR") or DEFAULT_REPORT_DIR,
         note=note,
         note_key=var(env, "NOTE_KEY") or env.get("CI_JOB_NAME", "").strip() or PROG,
         token=env.get("STATIC_CHECK_GITLAB_TOKEN", "").strip(),
     )
-
-
-def build_run_policy(settings: Settings) -> Policy:
-    config_path = settings.config or (DEFAULT_CONFIG if os.path.isfile(DEFAULT_CONFIG) else None)
-    config = load_config(config_path) if config_path else {}
-    return build_policy(config, settings.policy)
 
 
 def write_reports(report: Report, report_dir: str) -> list[str]:
@@ -198,8 +210,9 @@ def main(env: Mapping[str, str] | None = None) -> int:
 def _run(env: Mapping[str, str]) -> int:
     try:
         settings = read_settings(env)
-        policy = build_run_policy(settings)
-        report = check_paths(settings.binaries, policy, RunOptions(fail_on=settings.fail_on, allow_empty=settings.allow_empty))
+        policy = policy_from_settings(settings.policy, settings.config)
+        options = RunOptions(fail_on=settings.fail_on, allow_empty=settings.allow_empty, archives=settings.archives)
+        report = check_paths(settings.binaries, policy, options)
     except (SettingsError, PolicyError, NoInputError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

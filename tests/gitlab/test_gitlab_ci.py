@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tarfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,6 +310,9 @@ def test_marker_quoted_by_someone_else_is_not_edited(gitlab, project, project_di
         ({"STATIC_CHECK_BINARIES": "nothing/here/*"}, "no files matched"),
         ({"STATIC_CHECK_MAX_GLIBC": "two"}, "max-glibc"),
         ({"STATIC_CHECK_TARGET": "windows95"}, "unknown target"),
+        ({"STATIC_CHECK_ARCHIVE_DEPTH": "-1"}, "STATIC_CHECK_ARCHIVE_DEPTH"),
+        ({"STATIC_CHECK_MAX_MEMBER_SIZE": "lots"}, "invalid size"),
+        ({"STATIC_CHECK_ALLOW_PACKED": "maybe"}, "allow-packed"),
     ],
 )
 def test_bad_settings_are_one_line_errors(gitlab, project, project_dir, tmp_path, overrides, expected):
@@ -328,3 +332,22 @@ def test_config_file_and_target(gitlab, project, project_dir, tmp_path):
     assert result.code == 0, result.text
     data = json.loads(result.report("static-check.json").read_text())
     assert data["policy"]["target"] == "rhel9" and data["policy"]["require_static"] is True
+
+
+def test_release_archive_members_are_reported(gitlab, project, project_dir, tmp_path):
+    """A tarball as users ship it: its ELF member gets the findings, in every GitLab report."""
+    with tarfile.open(project_dir / "dist" / "widget-1.0.tar.gz", "w:gz") as tar:
+        tar.add(project_dir / "dist" / "widget", arcname="widget-1.0/bin/widget")
+    (project_dir / "dist" / "widget").unlink()
+    result = run(ci_env(gitlab, project_dir), tmp_path)
+    assert result.code == 1, result.text
+    issues = json.loads(result.report("gl-code-quality.json").read_text())
+    assert [(i["location"]["path"], i["check_name"]) for i in issues] == [("dist/widget-1.0.tar.gz!widget-1.0/bin/widget", "glibc-version")]
+    cases = {c.get("name"): c for c in ET.parse(result.report("junit.xml")).getroot().iter("testcase")}
+    assert cases["dist/widget-1.0.tar.gz!widget-1.0/bin/widget"].find("failure") is not None
+    # the archive limits reach the run: a member over the size limit is not read, and says so
+    limited = run(ci_env(gitlab, project_dir, STATIC_CHECK_MAX_MEMBER_SIZE="1K", STATIC_CHECK_NOTE="never"), tmp_path)
+    assert limited.code == 2, limited.text
+    issues = json.loads(limited.report("gl-code-quality.json").read_text())
+    member = next(i for i in issues if i["location"]["path"].endswith("!widget-1.0/bin/widget"))
+    assert member["check_name"] == "file-error" and "max-member-size" in member["description"]

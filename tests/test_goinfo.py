@@ -125,3 +125,23 @@ def test_go_json_contract(fixture: Get) -> None:
     for key in ("version", "main", "cgo_enabled", "tags", "ldflags", "goos", "goarch", "build"):
         assert key in go
     assert json.loads(json.dumps(entry))["go"] == go
+
+
+@pytest.mark.parametrize("name", ["go_nocgo", "go_buildinfo_old"])
+def test_damaged_build_info_never_raises(fixture: Get, name: str) -> None:
+    from checker.inspect.goinfo import BUILDINFO_MAGIC, go_info
+    from checker.inspect.pyelf_reader import read_raw
+
+    data = fixture(name).read_bytes()
+    with fixture(name).open("rb") as fh:
+        raw = read_raw(fh)
+    version = go_version_m(fixture(name))["version"]
+    at = data.find(BUILDINFO_MAGIC)
+    for cut in (15, 16, 20, 33, 40):  # truncated inside the header and the strings
+        info = go_info(raw, data[: at + cut])
+        assert info is not None and info["version"] is None
+    for offset in range(14, 48):  # every header byte and the first string bytes, set to 0xff
+        damaged = bytearray(data)
+        damaged[at + offset] = 0xFF
+        info = go_info(raw, bytes(damaged))
+        assert info is not None and info["version"] in (None, version)  # never garbage

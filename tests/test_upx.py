@@ -223,3 +223,15 @@ def test_text_output_says_the_headers_are_the_stubs(fixture: Get, capsys: pytest
     first, *rest = capsys.readouterr().out.splitlines()
     assert first.startswith("FAIL") and first.endswith("(packed with UPX; headers of the unpacker stub)")
     assert any("[packed] packed with UPX" in line and "inside: dynamic" in line for line in rest)
+
+
+def test_truncated_packed_file_gets_a_reason(fixture: Get, tmp_path: Path) -> None:
+    cut = tmp_path / "cut"
+    cut.write_bytes(fixture("upx_go").read_bytes()[:500_000])  # the pack header at the end is gone
+    assert _upx("-t", cut).returncode != 0
+    result = check_paths([str(cut)], build_policy({}, {"require-static": True})).files[0]
+    if result.status == "error":  # the ELF reader may already refuse it
+        assert result.reason and "\n" not in result.reason
+    else:
+        assert result.status == "fail"
+        assert result.extra["packer"]["unpack_error"] == "upx -d failed: upx: <file>: NotPackedException: not packed by UPX"

@@ -26,6 +26,7 @@ _MAX_STRING = 1 << 20  # module info of a huge program is a few hundred KiB
 # survive stripping of symbols and of the build info.
 _RUNTIME_NAMES = (b"runtime.goexit", b"runtime.morestack")
 _GO_SECTIONS = (".go.buildinfo", ".gopclntab", ".note.go.buildid", ".gosymtab")
+_VERSION = re.compile(r"(go\d[\w.+-]*|devel [ -~]+)")  # "go1.22.1", "devel go1.23-abc123 ..."
 _LIBGO = re.compile(r"^libgo\.so(\.\d+)*$")
 
 
@@ -52,6 +53,9 @@ def go_info(raw: RawElf, data: bytes | mmap.mmap) -> dict[str, Any] | None:
         evidence.append("Go runtime function names (" + ", ".join(n.decode() for n in _RUNTIME_NAMES) + ")")
     if not evidence:
         return None
+    if text and not _VERSION.fullmatch(text[0]):
+        evidence.append("build info unreadable (damaged or from an unknown Go release)")
+        text = None
     version, modinfo = text if text else (None, "")
     info = parse_modinfo(modinfo)
     build = info["build"]
@@ -89,6 +93,8 @@ def _find_header(data: bytes | mmap.mmap, layout: Layout | None) -> int | None:
 
 
 def _read_build_info(data: bytes | mmap.mmap, layout: Layout | None, at: int) -> tuple[str, str] | None:
+    if at + _HEADER_SIZE > len(data):
+        return None  # truncated header
     ptr_size, flags = data[at + 14], data[at + 15]
     if flags & _FLAG_INLINE:
         version, pos = _varint_string(data, at + _HEADER_SIZE)

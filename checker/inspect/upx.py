@@ -159,7 +159,7 @@ def _limit_output() -> None:
 def _run_upx(upx: str, packed: str, unpacked: str) -> str | None:
     try:
         proc = subprocess.run(
-            [upx, "-d", "-qq", "-o", unpacked, packed],
+            [upx, "-d", "-q", "-o", unpacked, packed],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=UNPACK_TIMEOUT_SECONDS,

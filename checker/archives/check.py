@@ -13,6 +13,8 @@ import mmap
 import os
 import shutil
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -102,7 +104,7 @@ def _container(job: _Job, real_path: str, display: str, fmt: str, depth: int) ->
                 tally.entries += 1
                 try:
                     members.extend(_entry(job, entry, display, fmt, depth, tally))
-                except (OSError, EOFError, ValueError) as exc:
+                except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
                     if fmt != "zip":  # a stream cannot resync after a bad member; a zip's members are independent
                         raise
                     members.append(_member_error(display, entry.name, f"cannot read member ({exc})"))

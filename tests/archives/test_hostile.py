@@ -284,3 +284,17 @@ def test_without_zstd_support_the_error_says_what_to_install(fixture: Get, tmp_p
         assert files[str(path)]["status"] == "error"
         assert files[str(path)]["reason"].startswith("zstd-compressed, and no zstd support is installed (pip install zstandard)")
     assert files[str(good)]["status"] == "pass"
+
+
+def test_corrupt_zip_member_does_not_hide_the_others(fixture: Get, check: Check, tmp_path: Path) -> None:
+    path = make_zip(tmp_path / "damaged.zip", {"bin/app": fixture("c_dynamic"), "bin/tool": fixture("zig_glibc217")})
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("bin/app")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + info.compress_size // 2, start + info.compress_size // 2 + 64):
+        data[i] ^= 0x5A  # damage the compressed data in the middle of the member
+    path.write_bytes(bytes(data))
+    report = check([path])
+    assert "cannot read member" in _error(report, f"{path}!bin/app")
+    assert by_path(report)[f"{path}!bin/tool"].status == "pass"

@@ -15,26 +15,27 @@ import hashlib
 import json
 import os
 import sys
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from checker.ci.github_commands import annotations, append_file, command, set_outputs
+from checker.ci.github_summary import comment_text, job_summary
 from checker.evaluate import effective_glibc
 from checker.models import Report
 from checker.policy import PolicyError, build_policy, load_config
-from checker.report import json_report, markdown, sarif
+from checker.publish.github import StickyComment
+from checker.publish.http import ApiError, RestClient
+from checker.report import json_report, sarif
 from checker.report.load import ReportError, load_report
-from checker.report.summary import counts_line, glibc_reason, policy_line
+from checker.report.summary import counts_line
 from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
 from checker.versions import version_text
 
 COMMENT_MODES = ("auto", "always", "on-failure", "never")
 DEFAULT_CONFIG = ".static-check.yml"
 REPORT_PATH = ".static-check/report.json"  # relative to the workspace
-ANNOTATION_CAP = 10  # GitHub shows 10 error and 10 warning annotations per step
-SUMMARY_LIMIT = 512 * 1024  # GitHub caps a step summary at 1 MiB; stay well under
 PR_EVENTS = ("pull_request", "pull_request_target")
 
 # Inputs that map 1:1 onto policy settings (same names as .static-check.yml and the CLI flags).
@@ -155,130 +156,7 @@ class Context:
         return f"{self.env.get('GITHUB_WORKFLOW', 'workflow')}/{self.env.get('GITHUB_JOB', 'job')}/{inputs.input_set()}"
 
 
-# -- workflow commands -----------------------------------------------------------------------
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def command(name: str, message: str, **props: str) -> str:
-    joined = ",".join(f"{k}={escape_property(v)}" for k, v in props.items() if v)
-    return f"::{name}{' ' + joined if joined else ''}::{escape_data(message)}"
-
-
-_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
-_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
-
-
-def annotations(report: Report) -> list[str]:
-    """Ranked ::error/::warning lines, at most ANNOTATION_CAP per level; the last one of a level
-    summarises what did not fit, because GitHub drops the rest silently."""
-    rule_order = {rid: i for i, rid in enumerate(_rule_ids())}
-    items: list[tuple[str, int, str, str, str]] = []  # level, rank, path, rule, message
-    for r in report.files:
-        if r.status == "error":
-            items.append(("error", -1, r.path, "file-error", f"{r.path}: cannot be checked: {r.reason or 'unknown reason'}"))
-        for f in r.findings:
-            text = f"{r.path}: {f.message}" + (f" Fix: {f.hint}" if f.hint else "")
-            items.append((_LEVEL.get(f.severity, "warning"), rule_order.get(f.rule, 99), r.path, f.rule, text))
-    lines = []
-    for level in ("error", "warning", "notice"):
-        group = sorted((i for i in items if i[0] == level), key=lambda i: (i[1], i[2]))
-        shown = group if len(group) <= ANNOTATION_CAP else group[: ANNOTATION_CAP - 1]
-        for _, _, path, rule, text in shown:
-            lines.append(command(level, text, title=f"static-check {rule}: {path}"))
-        rest = group[len(shown) :]
-        if rest:
-            files = sorted({i[2] for i in rest})
-            names = ", ".join(files[:20]) + (f" and {len(files) - 20} more" if len(files) > 20 else "")
-            rules = ", ".join(sorted({i[3] for i in rest}))
-            text = f"{len(rest)} more {level} findings ({rules}) in: {names}. See the job summary for all of them."
-            lines.append(command(level, text, title=f"static-check: {len(rest)} more {level} findings"))
-    return lines
-
-
-def _rule_ids() -> list[str]:
-    from checker.data_files import load
-
-    return list(load("rules.json")["rules"])
-
-
-# -- job summary -----------------------------------------------------------------------------
-
-_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "skipped": "➖"}
-
-
-def file_section(r: Any) -> list[str]:
-    """One small table per binary: what it is, what it needs, where it runs, what to fix."""
-    cell = markdown.cell
-    lines = [f"#### {_ICON[r.status]} `{cell(r.path)}`: {r.status.upper()}", "", "| | |", "|---|---|"]
-    if r.elf is None:
-        lines.append(f"| Reason | {cell(r.reason or '')} |")
-        return [*lines, ""]
-    e = r.elf
-    lines.append(f"| Linkage | {cell(' '.join(p for p in (e.linkage or e.type, e.libc, e.machine) if p))} |")
-    lines.append(f"| Highest GLIBC (symbols) | {cell(glibc_reason(e)) or '-'} |")
-    lines.append(f"| NEEDED | {cell(', '.join(e.needed)) or 'none'} |")
-    if r.runs_on is not None:
-        lines.append(f"| Runs on | {cell(', '.join(r.runs_on)) or 'none of the known distros'} |")
-    if r.not_on:
-        lines.append(f"| Does not run on | {cell(', '.join(r.not_on))} |")
-    for f in r.findings:
-        lines.append(f"| **{f.severity}** `{f.rule}` | {cell(f.message)}<br>_Fix:_ {cell(f.hint)} |")
-    return [*lines, ""]
-
-
-def summary_markdown(report: Report, *, title: str = "static-check", detail: bool = True) -> str:
-    lines = [f"### {_ICON.get(report.verdict, '')} {title}: {report.verdict.upper()}", ""]
-    lines += [f"{counts_line(report)}. Policy: {policy_line(report)}.", ""]
-    lines += [f"> {n}" for n in report.notes]
-    checked = [r for r in report.files if r.status != "skipped"]
-    skipped = [r for r in report.files if r.status == "skipped"]
-    if detail:
-        for r in checked:
-            lines += file_section(r)
-    else:
-        lines += ["", markdown.render(report, title=title, max_rows=200).split("\n", 3)[-1]]
-    if skipped:
-        lines += ["<details><summary>Skipped files</summary>", ""]
-        lines += [f"- `{markdown.cell(r.path)}`: {markdown.cell(r.reason or '')}" for r in skipped[:200]]
-        if len(skipped) > 200:
-            lines.append(f"- ... and {len(skipped) - 200} more")
-        lines += ["", "</details>", ""]
-    return "\n".join(lines) + "\n"
-
-
-def fit(variants: list[str], limit: int) -> str:
-    from checker.publish.github import fit_body
-
-    return fit_body(variants, limit)
-
-
 # -- PR comment ------------------------------------------------------------------------------
-
-
-def comment_text(report: Report, ctx: Context, key: str) -> str:
-    """Comment body (without the marker): verdict first, details folded when long."""
-    head = f"### {_ICON.get(report.verdict, '')} static-check: {report.verdict.upper()}\n\n"
-    head += f"{counts_line(report)}. Policy: {policy_line(report)}.\n\n"
-    foot = "\n---\n<sub>"
-    foot += f"[Workflow run]({ctx.run_url()}) · " if ctx.run_url() else ""
-    foot += f"comment key `{markdown.cell(key)}` · updated in place by static-check</sub>\n"
-    full = summary_markdown(report, detail=True).split("\n", 4)[-1]
-    folded = markdown.render(report, max_rows=100).split("\n", 3)[-1]
-    variants = [
-        head + full + foot,
-        head + "<details><summary>Details</summary>\n\n" + folded + "\n</details>\n" + foot,
-        head + folded + foot,
-    ]
-    from checker.publish.github import SAFE_BODY
-
-    return fit(variants, SAFE_BODY - 300)
 
 
 def should_create(mode: str, report: Report) -> bool:
@@ -287,15 +165,12 @@ def should_create(mode: str, report: Report) -> bool:
     if mode == "on-failure":
         return report.verdict != "pass"
     if mode == "auto":
-        return report.verdict != "pass" or any(r.findings for r in report.files)
+        return report.verdict != "pass" or any(f.severity in ("error", "warning") for r in report.files for f in r.findings)
     return False
 
 
 def publish_comment(report: Report, ctx: Context, inputs: Inputs, number: int, key: str, out: TextIO) -> str:
     """Create/update the sticky comment. Returns the outcome word; never raises."""
-    from checker.publish.github import StickyComment
-    from checker.publish.http import ApiError, RestClient
-
     if not inputs.token:
         print("static-check: no github-token given; not commenting", file=out)
         return "skipped"
@@ -310,7 +185,7 @@ def publish_comment(report: Report, ctx: Context, inputs: Inputs, number: int, k
     with RestClient(ctx.api_url, inputs.token, service="GitHub", extra_headers=headers, log=log) as client:
         try:
             result = StickyComment(client, ctx.repository, log=log).upsert(
-                number, key, comment_text(report, ctx, key), create=should_create(inputs.comment, report)
+                number, key, comment_text(report, ctx.run_url(), key), create=should_create(inputs.comment, report)
             )
         except ApiError as exc:
             print(command("warning", _comment_failure(exc, ctx), title="static-check: PR comment not posted"), file=out)
@@ -359,28 +234,6 @@ def write_in_workspace(path: Path, text: str, workspace: Path) -> None:
         hand_over(d, workspace)
     path.write_text(text, encoding="utf-8")
     hand_over(path, workspace)
-
-
-def append_file(path: str | None, text: str) -> None:
-    if path:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(text)
-
-
-def set_outputs(env: Mapping[str, str], outputs: dict[str, str], out: TextIO) -> None:
-    target = env.get("GITHUB_OUTPUT")
-    if not target:
-        for k, v in outputs.items():
-            print(f"static-check output {k}={v}", file=out)
-        return
-    lines = []
-    for k, v in outputs.items():
-        if "\n" in v:
-            delim = f"ghadelimiter_{uuid.uuid4()}"
-            lines.append(f"{k}<<{delim}\n{v}\n{delim}\n")
-        else:
-            lines.append(f"{k}={v}\n")
-    append_file(target, "".join(lines))
 
 
 def max_glibc_found(report: Report) -> str:
@@ -449,7 +302,7 @@ def publish(report: Report, inputs: Inputs, ctx: Context, out: TextIO) -> int:
     print(text.render(report, color=False), file=out, end="")
     for line in annotations(report):
         print(line, file=out)
-    append_file(ctx.env.get("GITHUB_STEP_SUMMARY"), fit([summary_markdown(report), summary_markdown(report, detail=False)], SUMMARY_LIMIT))
+    append_file(ctx.env.get("GITHUB_STEP_SUMMARY"), job_summary(report))
 
     pr = ctx.pull_request()
     key = inputs.comment_key or ctx.default_key(inputs)
@@ -494,7 +347,7 @@ def comment_from_report(inputs: Inputs, ctx: Context, out: TextIO) -> int:
     number = gh.get("pull_request")
     key = inputs.comment_key or (gh.get("comment_key") if isinstance(gh.get("comment_key"), str) else "") or "report"
     print(f"static-check: report {inputs.report}: verdict {report.verdict}; {counts_line(report)}", file=out)
-    append_file(ctx.env.get("GITHUB_STEP_SUMMARY"), fit([summary_markdown(report), summary_markdown(report, detail=False)], SUMMARY_LIMIT))
+    append_file(ctx.env.get("GITHUB_STEP_SUMMARY"), job_summary(report))
     set_outputs(ctx.env, report_outputs(report, inputs.report), out)
     if inputs.comment == "never":
         return 0
@@ -510,8 +363,6 @@ def comment_from_report(inputs: Inputs, ctx: Context, out: TextIO) -> int:
 def pr_matches_run(ctx: Context, inputs: Inputs, number: int, out: TextIO) -> bool:
     """The artifact names the PR, but a hostile PR could name any. Accept it only if that PR's
     head commit is the commit the triggering workflow run built."""
-    from checker.publish.http import ApiError, RestClient
-
     run = ctx.event.get("workflow_run") if isinstance(ctx.event.get("workflow_run"), dict) else None
     head_sha = (run or {}).get("head_sha")
     if not head_sha:

@@ -35,11 +35,12 @@ def fit_body(variants: list[str], limit: int = SAFE_BODY) -> str:
             return text
     text = variants[-1]
     note = "\n\n_The rest of this report was cut to fit GitHub's comment size limit; see the job summary or the JSON report._\n"
-    cut = text[: limit - len(note)]
+    close = "\n</details>"
+    cut = text[: limit - len(note) - len(close)]
     cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
     # Do not leave a <details> block open: GitHub would swallow the note.
     if cut.count("<details") > cut.count("</details>"):
-        cut += "\n</details>"
+        cut += close
     return cut + note
 
 
@@ -60,11 +61,15 @@ class StickyComment:
         return f"repos/{self.repository}/issues/{number}/comments"
 
     def find(self, number: int, mark: str) -> dict[str, Any] | None:
-        """Our earlier comment, looking through every page (busy PRs have hundreds)."""
-        for comment in self.client.paginate(self._comments_path(number), params={"per_page": 100}):
-            if isinstance(comment, dict) and has_marker(str(comment.get("body") or ""), mark):
-                return comment
-        return None
+        """Our earlier comment, looking through every page (busy PRs have hundreds). Anyone can
+        paste the marker into a comment, so one written by a bot (the Actions token) wins."""
+        found = [
+            c
+            for c in self.client.paginate(self._comments_path(number), params={"per_page": 100})
+            if isinstance(c, dict) and has_marker(str(c.get("body") or ""), mark)
+        ]
+        bots = [c for c in found if (c.get("user") or {}).get("type") == "Bot"]
+        return (bots or found or [None])[0]
 
     def upsert(self, number: int, key: str, text: str, *, create: bool) -> CommentResult:
         """Update our comment if there is one, else create it when `create` is true."""

@@ -52,7 +52,8 @@ class RetryPolicy:
     attempts: int = 4  # total tries per request, first one included
     max_wait: float = 60.0  # longest single wait we accept (Retry-After above this: give up)
     budget: float = 120.0  # total seconds spent waiting per request
-    backoff: float = 1.0  # first wait when the server gave no hint; doubles each time
+    backoff: float = 1.0  # first wait after a 5xx or lost answer without a hint; doubles each time
+    rate_limit_wait: float = 60.0  # rate limited without Retry-After: GitHub asks for at least a minute
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:
@@ -201,7 +202,7 @@ class RestClient:
                 text = f"{resp.status_code} {error_message(resp)}".strip()
                 if is_rate_limited(resp):
                     hint = retry_after_seconds(resp.headers)
-                    wait = self._backoff(attempt) if hint is None else hint
+                    wait = self.retry.rate_limit_wait if hint is None else hint
                     if last or wait > self.retry.max_wait or waited + wait > self.retry.budget:
                         raise self._fail(RateLimitedError, f"rate limited ({text})", method, shown, resp.status_code)
                 elif resp.status_code in RETRY_STATUSES:

@@ -224,3 +224,25 @@ def test_files_written_as_root_belong_to_the_workspace_owner(action: Action, api
         st = (action.workspace / rel).stat()
         assert (st.st_uid, st.st_gid) == (1234, 1234), rel
     assert run.returncode == 1
+
+
+def test_fail_on_controls_the_exit_code_not_the_verdict(action: Action, api, failing):
+    never = action.run(binaries="dist/*", target="centos7", fail_on="never", comment="never")
+    assert never.returncode == 0 and never.outputs["verdict"] == "fail"
+    with_warning = action.run(binaries="dist/*", target="centos7", fail_on="warning", comment="never")
+    assert with_warning.returncode == 1
+
+
+def test_bad_credentials_is_a_warning(action: Action, api, failing):
+    run = action.run(binaries="dist/*", target="centos7", token="ghs_revokedTokenXYZ1234567890")
+    assert run.returncode == 1
+    assert any(a.startswith("::warning") and "401 Bad credentials" in a for a in run.annotations)
+    assert "ghs_revokedTokenXYZ1234567890" not in run.all_text()
+
+
+def test_hyphenated_inputs_are_read_as_the_runner_passes_them(action: Action, api, failing):
+    # INPUT_MAX-GLIBC (hyphen kept) must win; a pass with 9.99 proves it was read.
+    run = action.run(binaries="dist/*", max_glibc="9.99", allowed_needed="libc.so.6", comment="never")
+    assert run.returncode == 0 and run.outputs["verdict"] == "pass"
+    report = json.loads((action.workspace / run.outputs["report"]).read_text())
+    assert report["policy"]["max_versions"]["GLIBC"] == "9.99" and report["policy"]["allowed_needed"] == ["libc.so.6"]

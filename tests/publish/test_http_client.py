@@ -171,3 +171,23 @@ def test_redirect_to_other_host_drops_custom_token_header(server):
         assert api.json("GET", "/hop", params={"to": target}) == [1, 2, 3, 4, 5, 6, 7]
         landed = other.requests_to("GET", "/items")
         assert len(landed) == 1 and landed[0].header("private-token") is None
+
+
+def test_rate_limit_without_hint_waits_a_minute(server):
+    # GitHub: without Retry-After or an exhausted x-ratelimit-remaining, wait at least one minute.
+    server.inject("GET", "/items", Reply(403, {"message": "You have exceeded a secondary rate limit."}))
+    waits: list[float] = []
+    assert RestClient(server.origin, TOKEN, sleep=waits.append).json("GET", "/items", params={"per_page": 1}) == [1]
+    assert waits == [60.0]
+
+
+def test_exhausted_primary_limit_waits_until_reset(server):
+    import time
+
+    reset = int(time.time()) + 30
+    server.inject(
+        "GET", "/items", Reply(403, {"message": "API rate limit exceeded"}, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)})
+    )
+    waits: list[float] = []
+    RestClient(server.origin, TOKEN, sleep=waits.append).json("GET", "/items")
+    assert len(waits) == 1 and 0 < waits[0] <= 30

@@ -10,6 +10,7 @@ from pathlib import Path
 from checker import __version__
 from checker.archives.limits import ArchiveLimits, parse_size, size_text
 from checker.policy import DEFAULT_CONFIG, Policy, PolicyError, policy_from_settings
+from checker.progress import progress_for
 from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
 
 FORMAT_NAMES = ("text", "json", "markdown")
@@ -67,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--fail-on", choices=FAIL_ON, default="error", help="lowest finding severity that fails the run (default: error)")
     out.add_argument("--allow-empty", action="store_true", help="exit 0 when no file matches")
     out.add_argument("--color", action=argparse.BooleanOptionalAction, default=None, help="colour (default: on a TTY)")
+    out.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress line on stderr (default: on a terminal, once a run takes over a second)",
+    )
     out.add_argument("-v", "--verbose", action="store_true", help="list every skipped file and every portability line")
     arc = p.add_argument_group("archives and packages (tar, zip, wheel, deb, rpm are checked member by member)")
     arc.add_argument(
@@ -170,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         policy = policy_from_args(args)
         outputs = parse_outputs(args.output)
         options = RunOptions(fail_on=args.fail_on, allow_empty=args.allow_empty, archives=archive_limits(args))
-        report = check_paths(args.paths, policy, options)
+        report = check_paths(args.paths, policy, options, progress=progress_for(sys.stderr, args.progress))
     except (PolicyError, NoInputError) as exc:
         print(f"static-check: error: {exc}", file=sys.stderr)
         return 2

@@ -293,8 +293,8 @@ def describe_program(facts: ElfFacts) -> str:
         parts.append(f"needs {top} via {shown}" if shown else f"needs {top}")
     if facts.needed:
         parts.append("NEEDED " + ", ".join(facts.needed))
-    if facts.linkage in ("static", "static-pie") and facts.libc in ("glibc", "musl"):
-        parts.append(f"static {facts.libc}")
+    if facts.linkage in ("static", "static-pie"):
+        parts[0] += f" {facts.libc}" if facts.libc in ("glibc", "musl") else ", no C library" if facts.libc == "none" else ""
     return ", ".join(parts)
 
 

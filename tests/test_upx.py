@@ -126,6 +126,7 @@ def test_packed_static_program_passes_require_static(fixture: Get) -> None:
     inner = truth(fixture("c_static"))
     assert inner["e_type"] == "EXEC" and inner["interpreter"] is None and inner["needed"] == []
     assert result.extra["packer"]["unpacked"]["linkage"] == "static"
+    assert result.findings[0].message == f"packed with UPX {_upx_release()}; inside: static glibc"
 
 
 def test_packed_go_program_reports_go_build_info(fixture: Get) -> None:

@@ -8,7 +8,7 @@ import lzma
 import zlib
 from typing import IO
 
-from checker.archives.streams import codec_of, zstd_module
+from checker.archives.streams import codec_of, is_zstandard, zstd_module
 from checker.filetype import ELF_MAGIC
 
 # Formats we open; the names appear in reports ("format": "tar.gz").
@@ -100,7 +100,7 @@ def _first_block(fh: IO[bytes], codec: str) -> bytes | None:
         zstd = zstd_module()
         if zstd is None:
             return None
-        if not hasattr(zstd, "ZstdDecompressor"):
+        if not is_zstandard(zstd):
             return zstd.ZstdDecompressor().decompress(data, max_length=512)
         obj = zstd.ZstdDecompressor().decompressobj()
         out = b""

@@ -29,19 +29,24 @@ def codec_of(head: bytes) -> str | None:
 
 
 def zstd_module() -> Any:
-    """The zstd implementation: stdlib (Python 3.14+) or the `zstandard` package; None if neither."""
-    try:
-        from compression import zstd  # type: ignore[import-not-found]
-
-        return zstd
-    except ImportError:
-        pass
+    """The zstd implementation: the `zstandard` package (a dependency), else the stdlib's
+    `compression.zstd` (Python 3.14+); None if neither. Check `is_zstandard` before use: their APIs differ."""
     try:
         import zstandard
 
         return zstandard
     except ImportError:
+        pass
+    try:
+        from compression import zstd  # type: ignore[import-not-found]
+
+        return zstd
+    except ImportError:
         return None
+
+
+def is_zstandard(module: Any) -> bool:
+    return getattr(module, "__name__", "") == "zstandard"
 
 
 def decompressed(raw: IO[bytes], codec: str | None) -> IO[bytes]:
@@ -58,9 +63,9 @@ def decompressed(raw: IO[bytes], codec: str | None) -> IO[bytes]:
         zstd = zstd_module()
         if zstd is None:
             raise ArchiveError("zstd-compressed, and no zstd support is installed (pip install zstandard)")
-        if hasattr(zstd, "ZstdDecompressor"):
+        if is_zstandard(zstd):
             return _StrictZstd(zstd, raw)
-        return zstd.ZstdFile(raw)
+        return zstd.ZstdFile(raw)  # stdlib: reports a cut-off frame itself
     raise ArchiveError(f"unsupported compression {codec!r}")
 
 
@@ -76,6 +81,7 @@ class _StrictZstd(io.RawIOBase):
         self._obj = zstd.ZstdDecompressor().decompressobj()
         self._pending = b""
         self._buf = b""
+        self._pos = 0  # read position in _buf: slicing only what is returned keeps big buffers cheap
         self._started = False
 
     def readable(self) -> bool:
@@ -83,9 +89,10 @@ class _StrictZstd(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         want = CHUNK if size is None or size < 0 else size
-        while len(self._buf) < want and self._fill():
+        while len(self._buf) - self._pos < want and self._fill():
             pass
-        out, self._buf = self._buf[:want], self._buf[want:]
+        out = self._buf[self._pos : self._pos + want]
+        self._pos += len(out)
         return out
 
     def readinto(self, buf: Any) -> int:
@@ -106,7 +113,8 @@ class _StrictZstd(io.RawIOBase):
         piece, self._pending = self._pending, b""
         self._started = True
         try:
-            self._buf += self._obj.decompress(piece)
+            self._buf = self._buf[self._pos :] + self._obj.decompress(piece)
+            self._pos = 0
         except self._zstd.ZstdError as exc:
             raise ArchiveError(f"corrupt zstd data ({exc})") from None
         if self._obj.eof:

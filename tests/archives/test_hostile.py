@@ -100,9 +100,11 @@ def test_zip_bomb_member_is_not_read(fixture: Get, check: Check, tmp_path: Path)
     assert by_path(report)[f"{path}!bin/tool"].status == "pass"
 
 
-def test_unpacked_budget_stops_a_tar_bomb(fixture: Get, check: Check, tmp_path: Path) -> None:
+@pytest.mark.parametrize("compression", ["gz", "zst"])
+def test_unpacked_budget_stops_a_tar_bomb(fixture: Get, check: Check, tmp_path: Path, compression: str) -> None:
     files = {"a/bin/tool": fixture("zig_glibc217"), "a/zeros.bin": b"\0" * (64 << 20), "a/bin/late": fixture("c_dynamic")}
-    path = make_tar(tmp_path / "bomb.tar.gz", files, compression="gz")
+    path = make_tar(tmp_path / f"bomb.tar.{compression}", files, compression=compression)
+    assert path.stat().st_size < 1 << 20
     report = check([path], max_unpacked=16 << 20)
     reason = _error(report, str(path))
     assert reason.startswith("stopped after 16 MiB of unpacked data (--max-unpacked-size)")

@@ -236,8 +236,9 @@ class RestClient:
     def paginate(self, path: str, *, params: dict[str, Any] | None = None, max_pages: int = MAX_PAGES) -> Iterator[Any]:
         """Yield the items of every page of a list endpoint.
 
-        Follows `Link: <...>; rel="next"` (GitHub, GitLab) and falls back to GitLab's
-        `X-Next-Page` header (GitLab omits Link on keyset-less large lists)."""
+        Uses GitLab's `X-Next-Page` when present: it is relative to the URL we called, whereas
+        GitLab builds Link from its external_url, which runners behind a proxy or on an internal
+        address often cannot reach. Otherwise follows `Link: <...>; rel="next"` (GitHub)."""
         url: str | None = path
         query: dict[str, Any] | None = dict(params or {})
         for _ in range(max_pages):
@@ -250,13 +251,13 @@ class RestClient:
             if not isinstance(items, list):
                 raise self._fail(ApiError, "list response is not a JSON array", "GET", urlsplit(resp.url).path)
             yield from items
-            nxt = resp.links.get("next", {}).get("url")
-            if nxt:
-                url, query = nxt, None  # the link carries the whole query
-                continue
             page = resp.headers.get("X-Next-Page", "").strip()
             if page:
                 url, query = path, {**(params or {}), "page": page}
+                continue
+            nxt = resp.links.get("next", {}).get("url")
+            if nxt:
+                url, query = nxt, None  # the link carries the whole query
                 continue
             return
         raise self._fail(ApiError, f"more than {max_pages} pages; stopped", "GET", urlsplit(self.url_for(path)).path)

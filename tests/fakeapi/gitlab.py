@@ -40,6 +40,8 @@ class FakeGitLab(FakeApiServer):
         # Which pagination headers to send: GitLab sends both; some proxies strip Link.
         self.send_link = True
         self.send_next_page = True
+        # GitLab builds Link URLs from its external_url; a runner may reach it by another address.
+        self.link_origin: str | None = None
         self.tokens: dict[str, Token] = {}
         self.projects: list[Project] = []
         self._ids = itertools.count(1000)
@@ -152,7 +154,7 @@ class FakeGitLab(FakeApiServer):
             headers["X-Next-Page"] = str(page + 1) if page < total_pages else ""
         headers["X-Prev-Page"] = str(page - 1) if page > 1 else ""
         links = []
-        base = f"{self.origin}{req.path}"
+        base = f"{self.link_origin or self.origin}{req.path}"
         query = {k: v for k, v in req.query.items() if k != "page"}
         if page < total_pages:
             links.append(f'<{base}?{urlencode({**query, "page": page + 1})}>; rel="next"')

@@ -199,6 +199,20 @@ def test_link_only_and_next_page_only_pagination(gitlab, project, project_dir, t
     assert len(gitlab.requests_to("POST", r".*/notes")) == 1
 
 
+def test_link_to_the_external_url_is_not_followed(gitlab, project, project_dir, tmp_path):
+    """Runners often reach GitLab on an internal address; GitLab's Link headers name its external_url
+    (python-gitlab#1254). X-Next-Page is relative to the address we called, so paging still works."""
+    human = {"id": 99, "username": "dev", "name": "Dev"}
+    run(ci_env(gitlab, project_dir), tmp_path)
+    for i in range(150):
+        gitlab.add_note(project, IID, f"comment {i}", human)
+    gitlab.link_origin = "https://gitlab.example.com"
+    result = run(ci_env(gitlab, project_dir), tmp_path)
+    assert "note not written" not in result.out, result.out
+    assert len(our_notes(gitlab, project)) == 1
+    assert len(gitlab.requests_to("POST", r".*/notes")) == 1
+
+
 def test_no_token_skips_note_keeps_reports_and_exit_code(gitlab, project, project_dir, tmp_path):
     result = run(ci_env(gitlab, project_dir, STATIC_CHECK_GITLAB_TOKEN=""), tmp_path)
     assert result.code == 1

@@ -80,6 +80,17 @@ def test_build_info_removed_is_still_a_go_binary(fixture: Get) -> None:
     assert "section .gopclntab" in go["evidence"]
 
 
+def test_go_without_sections_or_build_info_is_recognised_by_its_runtime(fixture: Get) -> None:
+    path = fixture("go_bare")
+    proc = subprocess.run(["go", "version", "-m", str(path)], capture_output=True, text=True, check=False)
+    assert "not a Go executable" in proc.stdout + proc.stderr
+    go = inspect_path(str(path)).extra["go"]
+    assert go is not None and go["version"] is None and go["toolchain"] == "gc"
+    assert go["evidence"] == ["Go runtime function names (runtime.goexit, runtime.morestack)"]
+    facts = inspect_path(str(path)).facts
+    assert facts is not None and facts.linkage == "static" and facts.libc == "none"
+
+
 def test_gccgo_is_recognised_by_libgo(fixture: Get) -> None:
     path = fixture("gccgo_dynamic")
     libgo = [n for n in truth(path)["needed"] if n.startswith("libgo.so")]

@@ -11,7 +11,8 @@ from checker.inspect.raw import RawElf
 # Strings that only the static copy of each libc leaves behind (checked on stripped builds).
 _GLIBC_MARKERS = (b"GLIBC_TUNABLES", b"Fatal glibc error", b"glibc detected", b"GNU C Library")
 _MUSL_MARKERS = (b"No error information",)
-_GO_MARKERS = (b"\xff Go buildinf:",)
+# Go build info, or (when it was removed) a runtime function name from .gopclntab.
+_GO_MARKERS = (b"\xff Go buildinf:", b"runtime.goexit\x00")
 # Start-up internals each libc links into every static program (unstripped files only):
 # glibc csu/libc-tls.c and static-pie relocation; musl src/env/__libc_start_main.c.
 _GLIBC_STATIC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie")
@@ -57,7 +58,7 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
         if found:
             flavours.add("musl")
             evidence.append(f"static musl code (string {found!r})")
-        if not flavours and (_scan(hay, _GO_MARKERS) or ".go.buildinfo" in raw.section_names):
+        if not flavours and (_scan(hay, _GO_MARKERS) or {".go.buildinfo", ".gopclntab"} & set(raw.section_names)):
             evidence.append("Go runtime without a C library")
             return "none", evidence
     if len(flavours) == 1:

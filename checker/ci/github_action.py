@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from checker.ci.github_commands import annotations, append_file, command, set_outputs
+from checker.ci.github_commands import annotations, append_file, command, print_untrusted, set_outputs
 from checker.ci.github_summary import comment_text, job_summary
 from checker.evaluate import effective_glibc
 from checker.models import Report
-from checker.policy import PolicyError, build_policy, load_config
+from checker.policy import PolicyError, policy_from_settings
 from checker.publish.github import StickyComment
 from checker.publish.http import ApiError, RestClient
 from checker.report import json_report, sarif
@@ -34,7 +34,6 @@ from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_cod
 from checker.versions import version_text
 
 COMMENT_MODES = ("auto", "always", "on-failure", "never")
-DEFAULT_CONFIG = ".static-check.yml"
 REPORT_PATH = ".static-check/report.json"  # relative to the workspace
 PR_EVENTS = ("pull_request", "pull_request_target")
 
@@ -258,11 +257,7 @@ def report_outputs(report: Report, report_path: str) -> dict[str, str]:
 
 
 def run_check(inputs: Inputs) -> Report:
-    config: dict[str, Any] = {}
-    config_path = inputs.config or (DEFAULT_CONFIG if os.path.isfile(DEFAULT_CONFIG) else "")
-    if config_path:
-        config = load_config(config_path)
-    policy = build_policy(config, dict(inputs.policy))
+    policy = policy_from_settings(dict(inputs.policy), inputs.config or None)
     return check_paths(inputs.binaries, policy, RunOptions(fail_on=inputs.fail_on))
 
 
@@ -299,10 +294,10 @@ def main(env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int
 def publish(report: Report, inputs: Inputs, ctx: Context, out: TextIO) -> int:
     from checker.report import text
 
-    print(text.render(report, color=False), file=out, end="")
+    print_untrusted(text.render(report, color=False), out)
     for line in annotations(report):
         print(line, file=out)
-    append_file(ctx.env.get("GITHUB_STEP_SUMMARY"), job_summary(report))
+    append_file(ctx.env.get("GITHUB_STEP_SUMMARY"), job_summary(report), out)
 
     pr = ctx.pull_request()
     key = inputs.comment_key or ctx.default_key(inputs)
@@ -347,7 +342,7 @@ def comment_from_report(inputs: Inputs, ctx: Context, out: TextIO) -> int:
     number = gh.get("pull_request")
     key = inputs.comment_key or (gh.get("comment_key") if isinstance(gh.get("comment_key"), str) else "") or "report"
     print(f"static-check: report {inputs.report}: verdict {report.verdict}; {counts_line(report)}", file=out)
-    append_file(ctx.env.get("GITHUB_STEP_SUMMARY"), job_summary(report))
+    append_file(ctx.env.get("GITHUB_STEP_SUMMARY"), job_summary(report), out)
     set_outputs(ctx.env, report_outputs(report, inputs.report), out)
     if inputs.comment == "never":
         return 0

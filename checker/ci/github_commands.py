@@ -65,10 +65,24 @@ def _rule_ids() -> list[str]:
     return list(load("rules.json")["rules"])
 
 
-def append_file(path: str | None, text: str) -> None:
-    if path:
+def append_file(path: str | None, text: str, out: TextIO) -> None:
+    """Append to a runner file (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY); failure is a warning."""
+    if not path:
+        return
+    try:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(text)
+    except OSError as exc:
+        print(command("warning", f"{path}: cannot write ({exc.strerror or exc})", title="static-check"), file=out)
+
+
+def print_untrusted(text: str, out: TextIO) -> None:
+    """Print text that may hold file names from the repository (a PR can name a file
+    `x\n::error::...`): between stop-commands markers the runner treats no line as a command."""
+    token = uuid.uuid4().hex
+    print(f"::stop-commands::{token}", file=out)
+    print(text, file=out, end="" if text.endswith("\n") else "\n")
+    print(f"::{token}::", file=out)
 
 
 def set_outputs(env: Mapping[str, str], outputs: dict[str, str], out: TextIO) -> None:
@@ -84,4 +98,4 @@ def set_outputs(env: Mapping[str, str], outputs: dict[str, str], out: TextIO) ->
             lines.append(f"{k}<<{delim}\n{v}\n{delim}\n")
         else:
             lines.append(f"{k}={v}\n")
-    append_file(target, "".join(lines))
+    append_file(target, "".join(lines), out)

@@ -247,3 +247,47 @@ def test_hyphenated_inputs_are_read_as_the_runner_passes_them(action: Action, ap
     assert run.returncode == 0 and run.outputs["verdict"] == "pass"
     report = json.loads((action.workspace / run.outputs["report"]).read_text())
     assert report["policy"]["max_versions"]["GLIBC"] == "9.99" and report["policy"]["allowed_needed"] == ["libc.so.6"]
+
+
+def test_config_file_is_read_and_inputs_override_it(action: Action, api, failing):
+    (action.workspace / ".static-check.yml").write_text("max-glibc: '2.17'\n")
+    from_default = action.run(binaries="dist/*", comment="never")
+    assert from_default.returncode == 1 and from_default.outputs["verdict"] == "fail"
+    (action.workspace / "ci").mkdir()
+    (action.workspace / "ci" / "policy.yml").write_text("max-glibc: '9.99'\n")
+    named = action.run(binaries="dist/*", config="ci/policy.yml", comment="never")
+    assert named.returncode == 0
+    overridden = action.run(binaries="dist/*", config="ci/policy.yml", max_glibc="2.17", comment="never")
+    assert overridden.returncode == 1
+
+
+def test_bad_config_is_one_line_naming_the_file(action: Action, api, failing):
+    (action.workspace / "bad.yml").write_text("max-glibc: [unclosed\n")
+    run = action.run(binaries="dist/*", config="bad.yml", comment="never")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    errors = [a for a in run.annotations if a.startswith("::error")]
+    assert len(errors) == 1 and "bad.yml" in errors[0]
+
+
+def test_file_names_cannot_inject_workflow_commands(action: Action, api, failing):
+    (action.workspace / "dist" / "x\n::error title=pwned::injected").write_text("text\n")
+    run = action.run(binaries="dist/*", target="centos7", comment="never")
+    lines = run.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("::stop-commands::"))
+    token = lines[start].split("::")[2]
+    end = lines.index(f"::{token}::")
+    injected = [i for i, line in enumerate(lines) if line.startswith("::error title=pwned")]
+    assert injected and all(start < i < end for i in injected)  # printed only while commands are off
+
+
+def test_unwritable_summary_is_a_warning_not_a_crash(action: Action, api, failing, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.github.conftest import ENTRYPOINT
+
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_WORKSPACE": str(action.workspace), "GITHUB_EVENT_NAME": "push"}
+    env |= {"GITHUB_STEP_SUMMARY": str(tmp_path / "no" / "such" / "dir" / "summary"), "INPUT_BINARIES": "dist/*", "INPUT_TARGET": "centos7"}
+    proc = subprocess.run([sys.executable, str(ENTRYPOINT)], env=env, cwd=action.workspace, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "cannot write" in proc.stdout

@@ -29,8 +29,9 @@ def testcase(result: FileResult) -> ET.Element:
     case = ET.Element("testcase", {"classname": SUITE, "name": clean(result.path), "file": clean(result.path), "time": "0"})
     if result.status == "fail":
         failing = [f for f in result.findings if f.severity != "info"] or result.findings
-        message = "; ".join(f"[{f.rule}] {f.message}" for f in failing)
-        rules = ",".join(dict.fromkeys(f.rule for f in failing))
+        # An archive fails through its members (their own test cases) and has no findings: use its summary.
+        message = "; ".join(f"[{f.rule}] {f.message}" for f in failing) or result.reason or "failed"
+        rules = ",".join(dict.fromkeys(f.rule for f in failing)) or "archive"
         node = ET.SubElement(case, "failure", {"message": clean(message), "type": rules})
         node.text = clean(findings_text(result))
     elif result.status == "error":

@@ -151,3 +151,15 @@ def test_member_paths_in_every_output_format(fixture: Get, check: Check, tmp_pat
     entry = next(f for f in data["files"] if f["path"] == member)
     assert entry["archive_member"] == {"archive": str(path), "member": "app_1.2/bin/app"}
     assert entry["findings"][0]["rule"] == "glibc-version"
+
+
+def test_junit_failure_of_an_archive_says_why(fixture: Get, check: Check, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    path = make_tar(tmp_path / "app.tar.gz", _release(fixture), compression="gz")
+    root = ET.fromstring(render(check([path], cli={"max-glibc": "2.17"}), "junit"))
+    case = next(c for c in root.iter("testcase") if c.get("name") == str(path))
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.get("message") == "tar.gz archive: 2 ELF files checked (1 failed), 2 other members not checked"
+    assert failure.get("type") == "archive"

@@ -164,6 +164,10 @@ def list_targets() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # File names that are not valid UTF-8 arrive as surrogate escapes: print them escaped, never crash.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_targets:
@@ -193,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     for fmt, path in outputs:
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(render(report, fmt), encoding="utf-8")
+            Path(path).write_text(render(report, fmt), encoding="utf-8", errors="backslashreplace")
         except OSError as exc:
             print(f"static-check: error: {path}: cannot write report ({exc.strerror})", file=sys.stderr)
             return 2

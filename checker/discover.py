@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,8 +43,10 @@ def _add_path(path: str, add: Callable[[Candidate], None], *, from_glob: bool) -
     elif os.path.isdir(path):
         for file in _walk(path):
             add(file)
-    elif os.path.exists(path):
+    elif os.path.isfile(path):
         add(Candidate(path))
+    elif os.path.exists(path):
+        add(Candidate(path, skip=f"not a regular file ({_kind(path)})"))
     elif not from_glob:
         add(Candidate(path, problem="no such file or directory"))
 
@@ -67,5 +70,14 @@ def _walk(root: str) -> list[Candidate]:
             elif os.path.isfile(full):
                 found.append(Candidate(full))
             else:
-                found.append(Candidate(full, skip="not a regular file"))
+                found.append(Candidate(full, skip=f"not a regular file ({_kind(full)})"))
     return found
+
+
+def _kind(path: str) -> str:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "unknown"
+    kinds = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"))
+    return next((name for test, name in kinds if test(mode)), "special file")

@@ -67,7 +67,18 @@ def check_candidate(cand: Candidate, policy: Policy, options: RunOptions) -> Fil
         return FileResult(cand.path, "error", reason=str(exc))
     except OSError as exc:
         return FileResult(cand.path, "error", reason=f"cannot read ({exc.strerror or exc})")
-    return judge(cand.path, inspection, policy, options)
+    except Exception as exc:  # a bug on one odd file must not hide the verdicts of the others
+        return FileResult(cand.path, "error", reason=internal_error(exc))
+    try:
+        return judge(cand.path, inspection, policy, options)
+    except Exception as exc:
+        return FileResult(cand.path, "error", reason=internal_error(exc), elf=inspection.facts)
+
+
+def internal_error(exc: BaseException) -> str:
+    """One line for a bug in static-check itself; the file is reported as error, never as pass."""
+    text = " ".join(str(exc).split())[:160]
+    return f"internal error while checking this file ({type(exc).__name__}{': ' + text if text else ''}); please report it"
 
 
 def judge(path: str, inspection: Inspection, policy: Policy, options: RunOptions) -> FileResult:

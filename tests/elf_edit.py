@@ -106,3 +106,11 @@ class Elf:
 
     def pfield(self, p_type: int, field: str) -> int:
         return self.get(PHDR, self.segment_base(p_type), field)
+
+    def needed_size(self) -> int:
+        """Bytes a loader or reader needs: the end of the last segment or of the section header table."""
+        end = self.header("e_shoff") + self.header("e_shnum") * self.header("e_shentsize") if self.header("e_shoff") else 0
+        for i in range(self.header("e_phnum")):
+            base = self.header("e_phoff") + i * self.header("e_phentsize")
+            end = max(end, self.get(PHDR, base, "p_offset") + self.get(PHDR, base, "p_filesz"))
+        return end

@@ -35,13 +35,12 @@ def _fill_dynstr(elf: Elf) -> None:
     elf.data[off : off + size] = b"A" * size
 
 
-def _aux_loop(elf: Elf) -> None:
+def _aux_walk(elf: Elf) -> None:
+    """65535 auxiliary entries, each 16 bytes after the previous: a walk through unrelated bytes."""
     base = verneed_base(elf)
     struct.pack_into(elf.order + "H", elf.data, base + 2, 0xFFFF)  # vn_cnt
     aux = base + struct.unpack_from(elf.order + "I", elf.data, base + 8)[0]
-    struct.pack_into(elf.order + "I", elf.data, aux + 12, 0)  # vna_next = 0: the first aux again and again
-    struct.pack_into(elf.order + "I", elf.data, aux + 12, 16)  # ... or walking forward through the file
-    struct.pack_into(elf.order + "I", elf.data, base + 12, 0)
+    struct.pack_into(elf.order + "I", elf.data, aux + 12, 16)  # vna_next
 
 
 def _need_loop(elf: Elf) -> None:
@@ -83,14 +82,20 @@ HOSTILE: dict[str, tuple[Callable[[Elf], None], str]] = {
     "dynsym_links_itself": (lambda e: e.set_sfield(".dynsym", "sh_link", e.section(".dynsym")), "not a string table"),
     "dynamic_links_itself": (lambda e: e.set_sfield(".dynamic", "sh_link", e.section(".dynamic")), "not a string table"),
     "verneed_links_out_of_range": (lambda e: e.set_sfield(".gnu.version_r", "sh_link", 0xFFFF), "not a string table"),
-    "verneed_aux_loop": (_aux_loop, "corrupt ELF"),
-    "verneed_count_4_billion": (_need_loop, "version-needs table too long"),
+    "verneed_aux_walk": (_aux_walk, ""),
+    "verneed_count_4_billion": (_need_loop, ""),
     "note_descsz_4gib": (_note_huge, ""),
     "interp_without_nul": (_interp_no_nul, "PT_INTERP"),
     "interp_past_eof": (lambda e: e.set_pfield(PT_INTERP, "p_offset", len(e.data)), "PT_INTERP"),
     "dynamic_segment_huge": (lambda e: e.set_pfield(PT_DYNAMIC, "p_filesz", 1 << 40), ""),
     "bad_class": (lambda e: e.data.__setitem__(4, 7), "invalid class"),
 }
+
+
+# Harmless to us: the bad note is skipped, the section table is used instead of the huge segment,
+# the aux walk reads garbage names until a zero vna_next, and a zero vn_next ends the 4-billion-entry
+# table after one entry (as in readelf). Each must still end quickly with a clean result.
+SURVIVABLE = {"note_descsz_4gib", "dynamic_segment_huge", "verneed_aux_walk", "verneed_count_4_billion"}
 
 
 def hostile_file(src: Path, dst: Path, mutate: Callable[[Elf], None]) -> Path:
@@ -109,8 +114,7 @@ def test_hostile_elf_is_a_clean_error_or_safe(fixture: Get, tmp_path: Path, case
     mutate, words = HOSTILE[case]
     path = hostile_file(fixture("c_dynamic"), tmp_path / case, mutate)
     result = run_one(path)
-    if case in ("note_descsz_4gib", "dynamic_segment_huge"):
-        # Harmless to us (readelf shrugs too): the note is skipped / the section table is used.
+    if case in SURVIVABLE:
         assert result.status in ("fail", "error")  # c_dynamic needs glibc 2.34 > centos7
     else:
         assert result.status == "error", (result.status, result.reason)
@@ -144,10 +148,11 @@ def test_32_bit_and_big_endian_hostile(fixture: Get, tmp_path: Path) -> None:
 
 
 def test_no_section_headers_with_endless_gnu_hash(fixture: Get, tmp_path: Path) -> None:
-    """Without sections the symbol count comes from DT_GNU_HASH; an endless chain must not hang."""
+    """Without sections the symbol count comes from DT_GNU_HASH; a chain with no end marker walks on
+    into the following bytes and must stop at the file's end at the latest, not hang or crash."""
     src = Elf(bytearray(fixture("c_dynamic").read_bytes()))
     off, size = src.section_bytes(".gnu.hash")
-    nbuckets, symoffset, bloom = struct.unpack_from(src.order + "III", src.data, off)
+    nbuckets, _, bloom = struct.unpack_from(src.order + "III", src.data, off)
     chains = off + 16 + bloom * 8 + 4 * nbuckets
     for pos in range(chains, off + size, 4):
         struct.pack_into(src.order + "I", src.data, pos, 0)  # no chain ever ends
@@ -156,7 +161,7 @@ def test_no_section_headers_with_endless_gnu_hash(fixture: Get, tmp_path: Path) 
     path = tmp_path / "endless"
     path.write_bytes(bytes(base.data))
     result = run_one(path)
-    assert result.status == "error" and result.reason
+    assert result.status in ("fail", "error")  # c_dynamic needs glibc 2.34, above centos7's 2.17
 
 
 def test_cli_reports_every_bad_file_and_still_checks_the_good_one(fixture: Get, tmp_path: Path) -> None:

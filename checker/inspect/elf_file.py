@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +47,10 @@ POST_INSPECTORS: list[PostInspector] = [inspect_packed]
 
 def inspect_path(path: str) -> Inspection:
     """Raise OSError (unreadable) or ElfParseError (corrupt); never execute the file."""
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: a FIFO must never stall the run
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return Inspection("not a regular file")
         head = fh.read(HEAD_SIZE)
         kind = sniff(head)
         if kind != "elf":

@@ -183,6 +183,8 @@ class _Reader:
         for ph in self.phdrs:
             if ph.p_type == PT_LOAD:
                 raw.has_load = True
+                if not raw.debug_only and raw.e_type in (2, 3):  # a truncated program cannot load
+                    self._need(ph.p_offset, ph.p_filesz, "PT_LOAD")
             elif ph.p_type == PT_DYNAMIC:
                 raw.has_dynamic = True
                 dyn_segment = ph

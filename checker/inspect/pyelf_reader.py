@@ -13,7 +13,7 @@ from elftools.common.exceptions import ELFError
 from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 
-from checker.inspect.bounds import Layout, Section, check_layout, linked_strtab, parse_at, read_at, string_at
+from checker.inspect.bounds import Layout, Section, check_layout, check_range, linked_strtab, parse_at, read_at, string_at
 from checker.inspect.raw import ElfParseError, RawElf
 
 _ET = {"ET_NONE": 0, "ET_REL": 1, "ET_EXEC": 2, "ET_DYN": 3, "ET_CORE": 4}
@@ -79,6 +79,8 @@ def _read(elf: ELFFile, layout: Layout) -> RawElf:
         ptype = seg["p_type"]
         if ptype == "PT_LOAD":
             raw.has_load = True
+            if not raw.debug_only and raw.e_type in (2, 3):  # a truncated program cannot load
+                check_range("PT_LOAD segment", seg["p_offset"], seg["p_filesz"], layout.size)
         elif ptype == "PT_DYNAMIC":
             raw.has_dynamic = True
             dyn_segment = seg

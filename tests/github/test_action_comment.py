@@ -291,3 +291,14 @@ def test_unwritable_summary_is_a_warning_not_a_crash(action: Action, api, failin
     proc = subprocess.run([sys.executable, str(ENTRYPOINT)], env=env, cwd=action.workspace, capture_output=True, text=True, check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "cannot write" in proc.stdout
+
+
+def test_info_findings_are_notices_and_do_not_open_a_comment(action: Action, api, fixture):
+    action.add(fixture("go_cgo"), "dist/gocgo")
+    run = action.run(binaries="dist/*", max_glibc="9.99")
+    report = json.loads((action.workspace / run.outputs["report"]).read_text())
+    infos = [f["rule"] for f in report["files"][0]["findings"] if f["severity"] == "info"]
+    assert run.returncode == 0 and infos
+    assert [a.split("::")[1].split(" ")[0] for a in run.annotations] == ["notice"] * len(infos)
+    assert run.outputs["violations"] == "0"
+    assert api.requests_to("POST") == []  # auto: a hint alone is not worth a new comment

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from checker.ci.github_commands import annotations, append_file, command, print_untrusted, set_outputs
 from checker.ci.github_summary import comment_text, job_summary
+from checker.ci.sticky import MODES, should_create
 from checker.evaluate import effective_glibc
 from checker.models import Report
 from checker.policy import PolicyError, policy_from_settings
@@ -33,7 +34,7 @@ from checker.report.summary import counts_line
 from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
 from checker.versions import version_text
 
-COMMENT_MODES = ("auto", "always", "on-failure", "never")
+COMMENT_MODES = MODES
 REPORT_PATH = ".static-check/report.json"  # relative to the workspace
 PR_EVENTS = ("pull_request", "pull_request_target")
 
@@ -156,16 +157,6 @@ class Context:
 
 
 # -- PR comment ------------------------------------------------------------------------------
-
-
-def should_create(mode: str, report: Report) -> bool:
-    if mode == "always":
-        return True
-    if mode == "on-failure":
-        return report.verdict != "pass"
-    if mode == "auto":
-        return report.verdict != "pass" or any(f.severity in ("error", "warning") for r in report.files for f in r.findings)
-    return False
 
 
 def publish_comment(report: Report, ctx: Context, inputs: Inputs, number: int, key: str, out: TextIO) -> str:

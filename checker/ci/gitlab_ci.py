@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from checker.archives.limits import ArchiveLimits, parse_size
+from checker.ci.sticky import MODES, should_create
 from checker.models import Report
 from checker.policy import PolicyError, policy_from_settings
 from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
 
 PROG = "static-check"
 DEFAULT_REPORT_DIR = "static-check-report"
-NOTE_MODES = ("auto", "always", "on-failure", "never")
+NOTE_MODES = MODES
 # Report files written into the report directory, by format.
 REPORT_FILES = {
     "json": "static-check.json",
@@ -136,18 +137,6 @@ def write_reports(report: Report, report_dir: str) -> list[str]:
     return written
 
 
-def wants_note(mode: str, report: Report) -> tuple[bool, bool]:
-    """(create a new note, update an earlier one) for a note mode and a run's outcome."""
-    if mode == "never":
-        return False, False
-    if mode == "always":
-        return True, True
-    if mode == "on-failure":
-        return report.verdict != "pass", True
-    has_findings = report.verdict != "pass" or any(f.findings for f in report.files)
-    return has_findings, True
-
-
 def note_body(report: Report, settings: Settings, env: Mapping[str, str]) -> str:
     from checker.report import markdown
 
@@ -162,8 +151,7 @@ def note_body(report: Report, settings: Settings, env: Mapping[str, str]) -> str
 
 def publish_note(report: Report, settings: Settings, env: Mapping[str, str]) -> str:
     """Create or update the sticky note; returns the one line to print. Never raises."""
-    create, update = wants_note(settings.note, report)
-    if not create and not update:
+    if settings.note == "never":
         return "merge request note: disabled (STATIC_CHECK_NOTE=never)"
     iid = env.get("CI_MERGE_REQUEST_IID", "").strip()
     if not iid:
@@ -185,7 +173,8 @@ def publish_note(report: Report, settings: Settings, env: Mapping[str, str]) -> 
     mr = gitlab.MergeRequest(api_url, project, iid)
     try:
         with gitlab.client(mr, settings.token, log=lambda line: print(f"{PROG}: {line}", file=sys.stderr)) as api:
-            result = gitlab.upsert_note(api, mr, note_body(report, settings, env), settings.note_key, create=create)
+            body, create = note_body(report, settings, env), should_create(settings.note, report)
+            result = gitlab.upsert_note(api, mr, body, settings.note_key, create=create)
     except ApiError as exc:
         return f"warning: merge request note not written: {gitlab.explain(exc)}"
     except Exception as exc:  # the note must never decide the job's fate

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+import sys
 from typing import NamedTuple, Union
 
 from checker.inspect.raw import RawElf
@@ -38,7 +39,8 @@ _MAX_STRING = 64 * 1024
 _MAX_INTERP = 4096
 _MAX_NOTES_BYTES = 1 << 20
 _MAX_VERNEED_ENTRIES = 65536
-_ET_PROC = (0xFF00, 0xFFFF)  # ET_LOPROC/ET_HIPROC: the reference reader reports -1
+_ET_PROC = (0xFF00, 0xFFFF)
+_NATIVE_LITTLE = sys.byteorder == "little"  # ET_LOPROC/ET_HIPROC: the reference reader reports -1
 
 
 class FastReaderDeclined(Exception):
@@ -427,16 +429,35 @@ class _Reader:
                     else:
                         found.append(pos >> 1)
                         pos = table.find(pattern, pos + 2)
-        data, sym_size, shndx_at = self.data, lay.sym_size, lay.shndx_at
-        word, half = lay.word.unpack_from, lay.half.unpack_from
-        for version, indices in hits.items():
-            if not indices:
+        found_any = [i for indices in hits.values() for i in indices]
+        if not found_any:
+            return
+        sym_size = lay.sym_size
+        top = max(found_any)
+        self._need(symtab + top * sym_size, sym_size, "dynamic symbol table")
+        symbols = self.data[symtab : symtab + (top + 1) * sym_size]
+        if self.little == _NATIVE_LITTLE:  # typed views: no struct call per symbol
+            words, halves = memoryview(symbols).cast("I"), memoryview(symbols).cast("H")
+            name_step, shndx_step, shndx_at = sym_size // 4, sym_size // 2, lay.shndx_at // 2
+            undefined = {v: [words[i * name_step] for i in ix if halves[i * shndx_step + shndx_at] == 0] for v, ix in hits.items()}
+        else:
+            word, half, shndx_at = lay.word.unpack_from, lay.half.unpack_from, lay.shndx_at
+            undefined = {
+                v: [word(symbols, i * sym_size)[0] for i in ix if half(symbols, i * sym_size + shndx_at)[0] == 0] for v, ix in hits.items()
+            }
+        start, length = strtab
+        blob = self.data[start : start + length]
+        find = blob.find
+        for version, offsets in undefined.items():
+            if not offsets:
                 continue
-            entries = [symtab + i * sym_size for i in indices]
-            self._need(max(entries), sym_size, "dynamic symbol table")
-            names = {self._string(strtab, word(data, e)[0]) for e in entries if half(data, e + shndx_at)[0] == 0}
-            if names:
-                raw.undefined_versioned.setdefault(version, set()).update(names)
+            names = []
+            for at in offsets:
+                end = find(b"\0", at, at + _MAX_STRING) if at < length else -1
+                if end < 0:
+                    raise FastReaderDeclined("symbol name outside its string table")
+                names.append(blob[at:end])
+            raw.undefined_versioned.setdefault(version, set()).update(n.decode("utf-8", "replace") for n in names)
 
     # -- files without section headers: follow the dynamic segment --------------------------
 

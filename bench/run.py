@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Benchmark static-check against `readelf` and `scanelf` on the same files (see bench/README.md).
+
+Lists: every ELF file under /usr/lib/x86_64-linux-gnu and /usr/bin ("tree"), and a list of
+large files ("large": the biggest .so files plus Go binaries, a few built here if `go` is
+installed). Each tool runs over each list several times in alternating order; the script
+prints medians, ratios and peak memory, then checks static-check's facts against readelf.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mmap
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+TREE_ROOTS = ("/usr/lib/x86_64-linux-gnu", "/usr/bin")
+GO_SEARCH = ("/usr/bin", "/usr/local/bin", "/usr/lib", "/opt")
+GO_MAGIC = b"\xff Go buildinf:"
+READELF_LOOP = 'while IFS= read -r f; do readelf -d -V -l -W "$f" >/dev/null 2>&1; done < "$1"'
+HEAVY_MODULES = ("requests", "yaml", "elftools", "urllib3", "xml.etree.ElementTree")
+
+
+def is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def tree_files(roots: tuple[str, ...]) -> list[str]:
+    """Regular (non-symlink) ELF files under the roots, sorted."""
+    out = []
+    for root in roots:
+        for d, _, names in os.walk(root):
+            for n in names:
+                p = os.path.join(d, n)
+                if not os.path.islink(p) and os.path.isfile(p) and is_elf(p):
+                    out.append(p)
+    return sorted(set(out))
+
+
+def is_go(path: str) -> bool:
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.find(GO_MAGIC) >= 0
+
+
+def find_go_binaries(min_size: int, limit: int) -> list[str]:
+    found: dict[str, str] = {}
+    for root in GO_SEARCH:
+        for d, _, names in os.walk(root):
+            for n in names:
+                p = os.path.realpath(os.path.join(d, n))
+                try:
+                    big = os.path.isfile(p) and os.path.getsize(p) >= min_size
+                except OSError:
+                    continue
+                if big and p not in found and is_elf(p) and is_go(p):
+                    found[p] = p
+    return sorted(found, key=os.path.getsize, reverse=True)[:limit]
+
+
+def build_go_programs(work: Path, embed_mb: int) -> list[str]:
+    """Big Go programs made here: the go command itself, and one embedding EMBED_MB of data."""
+    go = shutil.which("go")
+    if go is None:
+        return []
+    env = {**os.environ, "CGO_ENABLED": "0", "GOCACHE": str(work / "gocache"), "GOPATH": str(work / "gopath")}
+    out = []
+    src = work / "embed"
+    src.mkdir(exist_ok=True)
+    (src / "go.mod").write_text("module bench/embed\n\ngo 1.19\n")
+    blob = src / "blob.bin"
+    if not blob.exists():
+        with open(blob, "wb") as fh:  # incompressible but reproducible
+            chunk = bytes(range(256)) * 4096
+            for i in range(embed_mb):
+                fh.write(bytes([i % 251]) + chunk[1:])
+    (src / "main.go").write_text(
+        'package main\n\nimport (\n\t_ "embed"\n\t"fmt"\n)\n\n//go:embed blob.bin\nvar blob []byte\n\n'
+        "func main() { fmt.Println(len(blob)) }\n"
+    )
+    targets = [("go-embed-%dmb" % embed_mb, ["build", "-o", str(work / f"go-embed-{embed_mb}mb"), "."], src)]
+    targets.append(("go-cmd-go", ["build", "-o", str(work / "go-cmd-go"), "cmd/go"], work))
+    for name, args, cwd in targets:
+        exe = work / name
+        if not exe.exists():
+            proc = subprocess.run([go, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                print(f"bench: could not build {name}: {proc.stderr.strip()[:200]}", file=sys.stderr)
+                continue
+        out.append(str(exe))
+    return out
+
+
+def timed(cmd: list[str], stdout: Any = subprocess.DEVNULL) -> tuple[float, int]:
+    """(wall seconds, peak RSS in KiB of the command and the children it waited for)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - start, usage.ru_maxrss
+
+
+def static_check_cmd(args: argparse.Namespace) -> list[str]:
+    return args.static_check.split() if args.static_check else [sys.executable, "-m", "checker"]
+
+
+def run_lists(lists: dict[str, list[str]], args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    sc = static_check_cmd(args)
+    for label, files in lists.items():
+        if not files:
+            continue
+        list_file = work / f"{label}.list"
+        list_file.write_text("\n".join(files) + "\n")
+        json_out = work / f"{label}.json"
+        tools = {
+            "readelf loop": lambda lf=list_file: timed(["bash", "-c", READELF_LOOP, "bash", str(lf)]),
+            "scanelf": lambda lf=list_file: timed(["scanelf", "-n", "-i", "-f", str(lf)]),
+            "static-check": lambda fs=files, jo=json_out: _timed_to(sc + ["--format", "json", "--no-progress", *fs], jo),
+        }
+        if not shutil.which("scanelf"):
+            del tools["scanelf"]
+        samples: dict[str, list[tuple[float, int]]] = {t: [] for t in tools}
+        order = list(tools)
+        for rep in range(args.repeat):
+            for tool in order if rep % 2 == 0 else reversed(order):
+                samples[tool].append(tools[tool]())
+        size = sum(os.path.getsize(f) for f in files)
+        results[label] = {
+            "files": len(files),
+            "bytes": size,
+            "tools": {
+                t: {
+                    "median_s": statistics.median(s for s, _ in v),
+                    "runs_s": [round(s, 4) for s, _ in v],
+                    "peak_rss_kib": max(m for _, m in v),
+                }
+                for t, v in samples.items()
+            },
+        }
+    return results
+
+
+def _timed_to(cmd: list[str], path: Path) -> tuple[float, int]:
+    with open(path, "wb") as out:
+        return timed(cmd, stdout=out)
+
+
+# ---- facts check: static-check's JSON against readelf
+
+
+def readelf_facts(path: str) -> dict[str, Any]:
+    env = {**os.environ, "LC_ALL": "C"}
+    text = subprocess.run(
+        ["readelf", "-W", "-d", "-V", "-l", "--dyn-syms", path], capture_output=True, text=True, errors="replace", env=env
+    ).stdout
+    if "There are no section headers" in text or "no section headers" in text:
+        text += subprocess.run(
+            ["readelf", "-W", "-D", "--dyn-syms", path], capture_output=True, text=True, errors="replace", env=env
+        ).stdout
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*)\]", text)
+    interp = re.search(r"\[Requesting program interpreter: (.*)\]", text)
+    needs: dict[str, set[str]] = {}
+    current = None
+    in_needs = False
+    for line in text.splitlines():
+        if line and not line[0].isspace():
+            in_needs = line.startswith("Version needs section")
+            continue
+        if in_needs:
+            m = re.search(r"File: (\S+)", line)
+            if m:
+                current = needs.setdefault(m.group(1), set())
+            m = re.search(r"Name: (\S+)\s+Flags", line)
+            if m and current is not None:
+                current.add(m.group(1))
+    symbols: dict[str, set[str]] = {}
+    for m in re.finditer(r"^\s*\d+:\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+(?:\s+\[[^\]]*\])?\s+UND\s+([^@\s]+)@@?(\S+)", text, re.M):
+        symbols.setdefault(m.group(2), set()).add(m.group(1))
+    return {"needed": needed, "interpreter": interp.group(1) if interp else None, "version_needs": needs, "symbols": symbols}
+
+
+def check_facts(json_path: Path, files: list[str], workers: int) -> dict[str, Any]:
+    report = json.loads(json_path.read_text())
+    by_path = {f["path"]: f for f in report["files"]}
+    with ThreadPoolExecutor(workers) as pool:
+        truth = dict(zip(files, pool.map(readelf_facts, files)))
+    mismatches, errors, symbols = [], [], 0
+    for path in files:
+        entry = by_path.get(path)
+        if entry is None or entry.get("elf") is None:
+            errors.append(f"{path}: {entry and entry.get('status')} {entry and entry.get('reason')}")
+            continue
+        elf, want = entry["elf"], truth[path]
+        got = {
+            "needed": elf["needed"],
+            "interpreter": elf["interpreter"],
+            "version_needs": {k: set(v) for k, v in elf["version_needs"].items()},
+            "symbols": {k: set(v) for k, v in elf["symbols"].items()},
+        }
+        symbols += sum(len(v) for v in got["symbols"].values())
+        if not elf["has_section_headers"]:
+            want["version_needs"] = got["version_needs"]  # readelf -V cannot show them without section headers
+        diff = [k for k in got if got[k] != want[k]]
+        if diff:
+            mismatches.append(f"{path}: {', '.join(diff)}")
+    return {"compared": len(files) - len(errors), "not_read": errors, "mismatches": mismatches, "versioned_symbols": symbols}
+
+
+# ---- one small binary, end to end
+
+
+def single_file(args: argparse.Namespace, path: str) -> dict[str, Any]:
+    sc = static_check_cmd(args)
+    runs = [timed([*sc, path])[0] for _ in range(args.single_runs)]
+    bare = [timed([sys.executable, "-c", "pass"])[0] for _ in range(args.single_runs)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "checker", path], capture_output=True, text=True, env=env, check=False)
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    return {
+        "file": path,
+        "median_s": statistics.median(runs),
+        "python_startup_median_s": statistics.median(bare),
+        "heavy_modules_imported": sorted(m for m in imported if m in HEAVY_MODULES),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=5, help="runs of each tool on each list (default 5, alternating order)")
+    p.add_argument("--large", type=int, default=12, help="how many of the largest .so files go into the large list")
+    p.add_argument("--embed-mb", type=int, default=120, help="size of the data embedded in the generated Go program")
+    p.add_argument("--single-runs", type=int, default=11, help="runs of static-check on one small binary")
+    p.add_argument("--static-check", help="command to run (default: this checkout, python -m checker)")
+    p.add_argument("--work", help="work directory (default: a fresh one under /tmp, kept)")
+    p.add_argument("--no-check", action="store_true", help="skip comparing the facts with readelf")
+    args = p.parse_args(argv)
+    work = Path(args.work or tempfile.mkdtemp(prefix="static-check-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ["PYTHONPATH"] = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
+
+    tree = tree_files(TREE_ROOTS)
+    libs = sorted((f for f in tree if ".so" in os.path.basename(f)), key=os.path.getsize)[-args.large :]
+    go = find_go_binaries(10 << 20, 4) + build_go_programs(work, args.embed_mb)
+    large = sorted(set(libs + go), key=os.path.getsize, reverse=True)
+    print(f"bench: tree {len(tree)} files, large {len(large)} files ({len(go)} Go); work dir {work}", flush=True)
+
+    results = run_lists({"tree": tree, "large": large}, args, work)
+    results["single"] = single_file(args, "/usr/bin/true" if os.path.exists("/usr/bin/true") else tree[0])
+    if not args.no_check:
+        results["facts"] = {
+            label: check_facts(work / f"{label}.json", files, os.cpu_count() or 2) for label, files in (("tree", tree), ("large", large))
+        }
+    results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "kernel": os.uname().release}
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+    print_summary(results, large)
+    print(f"\nbench: full results in {work / 'results.json'}")
+    return 0
+
+
+def print_summary(results: dict[str, Any], large: list[str]) -> None:
+    for label in ("tree", "large"):
+        r = results.get(label)
+        if not r:
+            continue
+        t = r["tools"]
+        base = t["readelf loop"]["median_s"]
+        scan = t.get("scanelf", {}).get("median_s")
+        print(f"\n{label}: {r['files']} files, {r['bytes'] / 2**20:.0f} MiB")
+        print(f"  {'tool':<14}{'median s':>10}{'vs readelf':>12}{'vs scanelf':>12}{'peak RSS MiB':>14}")
+        for name, v in t.items():
+            vs_scan = f"{v['median_s'] / scan:.1f}x" if scan else "-"
+            print(f"  {name:<14}{v['median_s']:>10.3f}{v['median_s'] / base:>12.3f}{vs_scan:>12}{v['peak_rss_kib'] / 1024:>14.1f}")
+    s = results["single"]
+    print(
+        f"\none small binary ({s['file']}): static-check {s['median_s'] * 1000:.0f} ms median, "
+        f"bare `python -c pass` {s['python_startup_median_s'] * 1000:.0f} ms; heavy modules imported: {s['heavy_modules_imported'] or 'none'}"
+    )
+    for label, f in results.get("facts", {}).items():
+        print(
+            f"facts vs readelf ({label}): {f['compared']} files, {f['versioned_symbols']} versioned symbols compared, "
+            f"{len(f['mismatches'])} mismatches, {len(f['not_read'])} not read"
+        )
+        for line in (f["mismatches"] + f["not_read"])[:10]:
+            print("   ", line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

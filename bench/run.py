@@ -92,7 +92,7 @@ def build_go_programs(work: Path, embed_mb: int) -> list[str]:
         'package main\n\nimport (\n\t_ "embed"\n\t"fmt"\n)\n\n//go:embed blob.bin\nvar blob []byte\n\n'
         "func main() { fmt.Println(len(blob)) }\n"
     )
-    targets = [("go-embed-%dmb" % embed_mb, ["build", "-o", str(work / f"go-embed-{embed_mb}mb"), "."], src)]
+    targets = [(f"go-embed-{embed_mb}mb", ["build", "-o", str(work / f"go-embed-{embed_mb}mb"), "."], src)]
     targets.append(("go-cmd-go", ["build", "-o", str(work / "go-cmd-go"), "cmd/go"], work))
     for name, args, cwd in targets:
         exe = work / name
@@ -106,12 +106,22 @@ def build_go_programs(work: Path, embed_mb: int) -> list[str]:
 
 
 def timed(cmd: list[str], stdout: Any = subprocess.DEVNULL) -> tuple[float, int]:
-    """(wall seconds, peak RSS in KiB of the command and the children it waited for)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - start, usage.ru_maxrss
+    """(wall seconds, peak RSS in KiB of the command or of its largest child).
+
+    Peak memory comes from GNU time (%M): a child forked straight from this Python process
+    would inherit the benchmark's own high-water mark in ru_maxrss.
+    """
+    gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        full = [gnu_time, "-f", "%M", "-o", rss.name, *cmd] if gnu_time else cmd
+        start = time.perf_counter()
+        proc = subprocess.Popen(full, stdout=stdout, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        text = rss.read().strip().splitlines()
+    peak = int(text[-1]) if gnu_time and text and text[-1].isdigit() else usage.ru_maxrss
+    return elapsed, peak
 
 
 def static_check_cmd(args: argparse.Namespace) -> list[str]:
@@ -130,7 +140,7 @@ def run_lists(lists: dict[str, list[str]], args: argparse.Namespace, work: Path)
         tools = {
             "readelf loop": lambda lf=list_file: timed(["bash", "-c", READELF_LOOP, "bash", str(lf)]),
             "scanelf": lambda lf=list_file: timed(["scanelf", "-n", "-i", "-f", str(lf)]),
-            "static-check": lambda fs=files, jo=json_out: _timed_to(sc + ["--format", "json", "--no-progress", *fs], jo),
+            "static-check": lambda fs=files, jo=json_out: _timed_to([*sc, "--format", "json", "--no-progress", *fs], jo),
         }
         if not shutil.which("scanelf"):
             del tools["scanelf"]
@@ -198,7 +208,7 @@ def check_facts(json_path: Path, files: list[str], workers: int) -> dict[str, An
     report = json.loads(json_path.read_text())
     by_path = {f["path"]: f for f in report["files"]}
     with ThreadPoolExecutor(workers) as pool:
-        truth = dict(zip(files, pool.map(readelf_facts, files)))
+        truth = dict(zip(files, pool.map(readelf_facts, files), strict=True))
     mismatches, errors, symbols = [], [], 0
     for path in files:
         entry = by_path.get(path)
@@ -288,7 +298,8 @@ def print_summary(results: dict[str, Any], large: list[str]) -> None:
     s = results["single"]
     print(
         f"\none small binary ({s['file']}): static-check {s['median_s'] * 1000:.0f} ms median, "
-        f"bare `python -c pass` {s['python_startup_median_s'] * 1000:.0f} ms; heavy modules imported: {s['heavy_modules_imported'] or 'none'}"
+        f"bare `python -c pass` {s['python_startup_median_s'] * 1000:.0f} ms; "
+        f"heavy modules imported: {s['heavy_modules_imported'] or 'none'}"
     )
     for label, f in results.get("facts", {}).items():
         print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 # Namespace = everything up to the last "_" that is followed by a dotted number.
@@ -18,6 +19,7 @@ class VersionName(NamedTuple):
         return ".".join(str(p) for p in self.version)
 
 
+@lru_cache(maxsize=4096)  # a run sees the same few hundred names in thousands of files
 def parse_version_name(name: str) -> VersionName | None:
     """Return (namespace, numeric version) or None for non-numeric names like GLIBC_PRIVATE."""
     m = _VERSIONED.match(name)
@@ -26,6 +28,7 @@ def parse_version_name(name: str) -> VersionName | None:
     return VersionName(m.group("ns"), tuple(int(p) for p in m.group("ver").split(".")))
 
 
+@lru_cache(maxsize=4096)
 def parse_version(text: str) -> tuple[int, ...]:
     """Parse a user-given version like '2.17'; raise ValueError with the text on bad input."""
     text = text.strip()

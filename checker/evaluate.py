@@ -159,6 +159,8 @@ def check_static(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
     go = extra.get("go") or {}
     if go.get("toolchain") == "gccgo":
         hint = "gccgo programs need libgo and libc at run time; build with the gc toolchain and CGO_ENABLED=0, or link with -static"
+    elif go.get("cgo_enabled") is False:
+        hint = "built with CGO_ENABLED=0: the loader comes from -buildmode=pie or an external link; build with the default -buildmode=exe"
     elif go:
         hint = GO_CGO_HINT
     if facts.type == "shared-library":

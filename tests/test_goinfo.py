@@ -91,6 +91,17 @@ def test_go_without_sections_or_build_info_is_recognised_by_its_runtime(fixture:
     assert facts is not None and facts.linkage == "static" and facts.libc == "none"
 
 
+def test_pure_go_pie_gets_a_hint_other_than_cgo(fixture: Get) -> None:
+    path = fixture("go_pie")
+    assert go_version_m(path)["build"]["CGO_ENABLED"] == "0"
+    t = truth(path)
+    result = check_paths([str(path)], build_policy({}, {"require-static": True})).files[0]
+    (not_static,) = [f for f in result.findings if f.rule == "not-static"]
+    assert t["interpreter"] in not_static.message
+    assert "-buildmode=exe" in not_static.hint and not_static.hint != GO_CGO_HINT
+    assert "go-cgo" not in {f.rule for f in result.findings}
+
+
 def test_gccgo_is_recognised_by_libgo(fixture: Get) -> None:
     path = fixture("gccgo_dynamic")
     libgo = [n for n in truth(path)["needed"] if n.startswith("libgo.so")]

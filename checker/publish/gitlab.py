@@ -40,6 +40,8 @@ class NoteResult:
 def marker(key: str) -> str:
     """Hidden marker; the key tells apart several static-check jobs in one merge request."""
     safe = "".join(c if c.isalnum() or c in "._:/@[], -" else "_" for c in key)[:200]
+    while "--" in safe:  # "--" would end the HTML comment early and show the marker
+        safe = safe.replace("--", "-_")
     return f"{MARKER_PREFIX} key={safe} -->"
 
 

@@ -122,15 +122,24 @@ def test_private_versions(fixture: Get) -> None:
     assert "glibc-private" not in rules_of(result)
 
 
-@pytest.mark.skipif(not Path("/lib/x86_64-linux-gnu/libm.so.6").exists(), reason="needs Debian's x86_64 libm")
-def test_glibc_private_warns() -> None:
-    path = Path("/lib/x86_64-linux-gnu/libm.so.6").resolve()
-    if "GLIBC_PRIVATE" not in {n for v in truth(path)["version_needs"].values() for n in v}:
-        pytest.skip("this libm needs no GLIBC_PRIVATE")
-    result = check(path, max_glibc="2.99")
+def test_glibc_private_warns(fixture: Get) -> None:
+    result = check(fixture("c_private"), max_glibc="2.36")
     (finding,) = result.findings
     assert (finding.rule, finding.severity, result.status) == ("glibc-private", "warning", "pass")
-    assert check(path, fail_on="warning", max_glibc="2.99").status == "fail"
+    assert "GLIBC_PRIVATE" in finding.message
+    assert check(fixture("c_private"), fail_on="warning", max_glibc="2.36").status == "fail"
+    assert check(fixture("c_private")).findings == []  # facts only without a policy
+
+
+def test_core_dump_is_skipped_with_facts(fixture: Get, tmp_path: Path) -> None:
+    from tests.elf_edit import Elf
+
+    elf = Elf(bytearray(fixture("c_static").read_bytes()))
+    elf.set_header("e_type", 4)
+    (tmp_path / "core").write_bytes(bytes(elf.data))
+    result = check(tmp_path / "core", require_static=True)
+    assert result.status == "skipped" and result.reason == "core dump: not a program or library"
+    assert result.elf is not None and result.elf.type == "core"
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 
 from checker.inspect.elf_file import inspect_path
 from checker.models import ElfFacts
+from tests.elf_edit import Elf
 from tests.fixtures.build import NAMES
 from tests.readelf_truth import readelf, truth
 
@@ -196,14 +197,23 @@ def test_dt_relr_is_non_numeric(fixture: Get) -> None:
     assert "GLIBC_ABI_DT_RELR" not in f.symbols
 
 
-@pytest.mark.skipif(not Path("/lib/x86_64-linux-gnu/libm.so.6").exists(), reason="needs Debian's x86_64 libm")
-def test_glibc_private_from_system_libm() -> None:
-    path = Path("/lib/x86_64-linux-gnu/libm.so.6").resolve()
-    t = truth(path)
-    needs = {n for names in t["version_needs"].values() for n in names}
+def test_glibc_private(fixture: Get) -> None:
+    path = fixture("c_private")
+    assert "__res_iclose" in truth(path)["undefined_versioned"]["GLIBC_PRIVATE"]
     f = facts_of(path)
-    assert ("GLIBC_PRIVATE" in f.nonnumeric_versions) == ("GLIBC_PRIVATE" in needs)
-    assert f.type == "shared-library" and f.soname == t["soname"]
+    assert "GLIBC_PRIVATE" in f.nonnumeric_versions and "GLIBC_PRIVATE" not in f.max_versions
+    assert f.symbols["GLIBC_PRIVATE"] == ["__res_iclose"]
+
+
+def test_core_type(fixture: Get, tmp_path: Path) -> None:
+    """A file whose ELF header says ET_CORE is classified as a core dump, with no linkage."""
+    elf = Elf(bytearray(fixture("c_static").read_bytes()))
+    elf.set_header("e_type", 4)
+    path = tmp_path / "core"
+    path.write_bytes(bytes(elf.data))
+    assert truth(path)["e_type"] == "CORE"
+    f = facts_of(path)
+    assert (f.type, f.linkage) == ("core", None)
 
 
 @pytest.mark.parametrize(("name", "linkage"), [("c_static", "static"), ("c_static_pie", "static-pie"), ("c_dynamic", "dynamic")])

@@ -18,12 +18,12 @@ def render(report: Report, *, color: bool = False, verbose: bool = False) -> str
         if r.status == "skipped" and not verbose and len(skipped) > 20:
             continue
         label = paint(f"{status_label(r):<5}", status_label(r))
-        if r.elf is None or r.status == "skipped":
-            lines.append(f"{label} {r.path}  ({r.reason})")
+        if r.elf is None or r.status in ("skipped", "error"):
+            lines.append(f"{label} {printable(r.path)}  ({printable(r.reason or '')})")
             continue
         packer = r.extra.get("packer")
         packed = f"  (packed with {packer['name'].upper()}; headers of the unpacker stub)" if packer else ""
-        lines.append(f"{label} {r.path}  {describe_elf(r.elf)}{packed}")
+        lines.append(f"{label} {printable(r.path)}  {describe_elf(r.elf)}{packed}")
         reason = glibc_reason(r.elf)
         if reason and (r.findings or verbose):
             lines.append(f"      highest: {reason}")
@@ -46,3 +46,8 @@ def render(report: Report, *, color: bool = False, verbose: bool = False) -> str
     verdict = report.verdict.upper()
     lines.append(f"{paint(verdict, {'PASS': 'PASS', 'FAIL': 'FAIL', 'ERROR': 'ERROR'}[verdict])}: {counts_line(report)}")
     return "\n".join(lines) + "\n"
+
+
+def printable(text: str) -> str:
+    """Escape control characters (a newline in a file name must not split a verdict line)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

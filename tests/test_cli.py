@@ -173,3 +173,39 @@ def test_readme_documents_every_flag() -> None:
     section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
     missing = [f for f in flags if f.startswith("--") and f"`{f}" not in section and f not in ("--help",)]
     assert not missing, f"README 'Command line' does not document: {missing}"
+
+
+def test_colour_by_default_on_a_terminal(fixture: Get) -> None:
+    """stdout on a pseudo-terminal gets colour without --color; NO_COLOR turns it off."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    def on_tty(env_extra: dict[str, str]) -> str:
+        leader, follower = pty.openpty()
+        env = {**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, "PYTHONPATH": str(REPO), **env_extra}
+        proc = subprocess.Popen([sys.executable, "-m", "checker", str(fixture("c_static"))], stdout=follower, stderr=follower, env=env)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO once the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait()
+        os.close(leader)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    assert "\033[32mPASS" in on_tty({})
+    assert "\033[" not in on_tty({"NO_COLOR": "1"})
+
+
+def test_newline_in_a_file_name_stays_on_one_line(fixture: Get, tmp_path: Path) -> None:
+    (tmp_path / "evil\nFAIL  name").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(20))
+    proc = run_cli(str(tmp_path))
+    (line,) = [ln for ln in proc.stdout.splitlines() if "evil" in ln]
+    assert line.startswith("ERROR ") and "evil\\nFAIL  name" in line and "truncated" in line

@@ -277,7 +277,10 @@ def test_file_names_cannot_inject_workflow_commands(action: Action, api, failing
     token = lines[start].split("::")[2]
     end = lines.index(f"::{token}::")
     injected = [i for i, line in enumerate(lines) if line.startswith("::error title=pwned")]
-    assert injected and all(start < i < end for i in injected)  # printed only while commands are off
+    # The text report escapes the newline, so the name stays on its verdict line; any line that does
+    # start with the command must be printed only while commands are off.
+    assert all(start < i < end for i in injected)
+    assert any("x\\n::error title=pwned::injected" in line for line in lines[start:end])
 
 
 def test_unwritable_summary_is_a_warning_not_a_crash(action: Action, api, failing, tmp_path):

@@ -7,6 +7,7 @@ import re
 
 from checker.inspect.layout import read_layout, symtab_names
 from checker.inspect.raw import RawElf
+from checker.inspect.scan import markers_present
 
 # Strings that only the static copy of each libc leaves behind (checked on stripped builds).
 _GLIBC_MARKERS = (b"GLIBC_TUNABLES", b"Fatal glibc error", b"glibc detected", b"GNU C Library")
@@ -43,22 +44,23 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
         flavours.add("glibc")
         evidence.append(f"{len(glibc_versions)} GLIBC_* version needs")
     if not raw.needed and not raw.interpreter:
-        hay = data  # bytes and mmap both offer a C-speed find()
+        hay = data
         layout = read_layout(data) if raw.has_symtab else None
         for flavour, wanted in (("glibc", _GLIBC_STATIC_SYMBOLS), ("musl", _MUSL_STATIC_SYMBOLS)):
             names = symtab_names(data, layout, wanted) if layout else []
             if names:
                 flavours.add(flavour)
                 evidence.append(f"static {flavour} start-up code (symbols {', '.join(names)} in .symtab)")
-        found = _scan(hay, _GLIBC_MARKERS)
+        present = markers_present(hay, _GLIBC_MARKERS + _MUSL_MARKERS + _GO_MARKERS)  # one pass for all markers
+        found = _first(_GLIBC_MARKERS, present)
         if found:
             flavours.add("glibc")
             evidence.append(f"static glibc code (string {found!r})")
-        found = _scan(hay, _MUSL_MARKERS)
+        found = _first(_MUSL_MARKERS, present)
         if found:
             flavours.add("musl")
             evidence.append(f"static musl code (string {found!r})")
-        if not flavours and (_scan(hay, _GO_MARKERS) or {".go.buildinfo", ".gopclntab"} & set(raw.section_names)):
+        if not flavours and (_first(_GO_MARKERS, present) or {".go.buildinfo", ".gopclntab"} & set(raw.section_names)):
             evidence.append("Go runtime without a C library")
             return "none", evidence
     if len(flavours) == 1:
@@ -68,8 +70,9 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
     return "unknown", evidence
 
 
-def _scan(data: bytes | mmap.mmap, markers: tuple[bytes, ...]) -> str | None:
+def _first(markers: tuple[bytes, ...], present: set[bytes]) -> str | None:
+    """The first of `markers` (in their order) that occurs in the file."""
     for marker in markers:
-        if data.find(marker) >= 0:
+        if marker in present:
             return marker.decode("latin-1")
     return None

@@ -18,6 +18,7 @@ from typing import Any
 
 from checker.inspect.layout import read_layout, symtab_names
 from checker.inspect.raw import RawElf
+from checker.inspect.scan import markers_present
 from checker.models import ElfFacts
 
 # Public NSS entry points (nss/*.c); any one of them loads NSS modules when called.
@@ -78,7 +79,8 @@ def static_nss_evidence(data: bytes | mmap.mmap) -> list[str]:
         gconv = symtab_names(data, layout, GCONV_SYMBOLS)
         if gconv:
             evidence.append(f"iconv in .symtab: {', '.join(gconv)} (loads gconv modules)")
-    strings = [s.decode() for s in NSS_STRINGS if data.find(s) >= 0]
+    present = markers_present(data, NSS_STRINGS)
+    strings = [s.decode() for s in NSS_STRINGS if s in present]
     if strings:
         evidence.append("NSS strings: " + ", ".join(repr(s) for s in strings))
     return evidence

@@ -231,6 +231,29 @@ def check_facts(json_path: Path, files: list[str], workers: int) -> dict[str, An
     return {"compared": len(files) - len(errors), "not_read": errors, "mismatches": mismatches, "versioned_symbols": symbols}
 
 
+# ---- the readers alone, in one process (no start-up, no evaluation, no report)
+
+READERS_SNIPPET = """
+import json, mmap, sys, time
+from checker.inspect.fast_reader import read_raw_fast
+from checker.inspect.pyelf_reader import read_raw
+files = open(sys.argv[1]).read().split()
+def run(fast):
+    start = time.perf_counter()
+    for path in files:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            read_raw_fast(data) if fast else read_raw(fh)
+    return time.perf_counter() - start
+fast = min(run(True) for _ in range(3))
+print(json.dumps({"fast_reader_s": fast, "reference_reader_s": run(False)}))
+"""
+
+
+def readers_alone(list_file: Path) -> dict[str, float]:
+    proc = subprocess.run([sys.executable, "-c", READERS_SNIPPET, str(list_file)], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
 # ---- one small binary, end to end
 
 
@@ -270,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: tree {len(tree)} files, large {len(large)} files ({len(go)} Go); work dir {work}", flush=True)
 
     results = run_lists({"tree": tree, "large": large}, args, work)
+    results["readers"] = readers_alone(work / "tree.list")
     results["single"] = single_file(args, "/usr/bin/true" if os.path.exists("/usr/bin/true") else tree[0])
     if not args.no_check:
         results["facts"] = {
@@ -295,6 +319,11 @@ def print_summary(results: dict[str, Any], large: list[str]) -> None:
         for name, v in t.items():
             vs_scan = f"{v['median_s'] / scan:.1f}x" if scan else "-"
             print(f"  {name:<14}{v['median_s']:>10.3f}{v['median_s'] / base:>12.3f}{vs_scan:>12}{v['peak_rss_kib'] / 1024:>14.1f}")
+    rd, tree_scan = results["readers"], results["tree"]["tools"].get("scanelf", {}).get("median_s")
+    print(
+        f"\nreaders alone on the tree, in one process: fast {rd['fast_reader_s']:.3f} s, pyelftools reference "
+        f"{rd['reference_reader_s']:.3f} s" + (f" (fast = {rd['fast_reader_s'] / tree_scan:.1f}x scanelf)" if tree_scan else "")
+    )
     s = results["single"]
     print(
         f"\none small binary ({s['file']}): static-check {s['median_s'] * 1000:.0f} ms median, "

@@ -131,3 +131,13 @@ def test_describe_is_the_effective_policy() -> None:
     described = build_policy({"overrides": [{"paths": ["lib/*.so"], "require-static": False}]}, {"target": "rhel8"}).describe()
     assert described["target"] == "rhel8" and described["max_versions"]["GLIBC"] == "2.28"
     assert described["overrides"] == [{"paths": ["lib/*.so"], "require-static": False}]
+
+
+def test_readme_documents_every_config_key() -> None:
+    from checker.policy import _KNOWN_KEYS
+    from tests.cli_run import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration file", 1)[1].split("\n## ", 1)[0]
+    missing = sorted(k for k in _KNOWN_KEYS | {"target", "overrides"} if f"`{k}`" not in section)
+    assert not missing, f"README 'Configuration file' does not document: {missing}"

@@ -39,8 +39,10 @@ _MAX_STRING = 64 * 1024
 _MAX_INTERP = 4096
 _MAX_NOTES_BYTES = 1 << 20
 _MAX_VERNEED_ENTRIES = 65536
-_ET_PROC = (0xFF00, 0xFFFF)
-_NATIVE_LITTLE = sys.byteorder == "little"  # ET_LOPROC/ET_HIPROC: the reference reader reports -1
+_ET_PROC = (0xFF00, 0xFFFF)  # ET_LOPROC/ET_HIPROC: the reference reader reports -1
+_NATIVE_LITTLE = sys.byteorder == "little"
+_DYN_BATCH = 4096  # dynamic entries decoded per slice
+_COPY_LIMIT = 8 << 20  # largest slice of the symbol table copied for fast field access
 
 
 class FastReaderDeclined(Exception):
@@ -253,14 +255,14 @@ class _Reader:
             names.extend("" for _ in self.shdrs)
         else:
             start, length = table
-            blob = self.data[start : start + length]
+            data, find = self.data, self.data.find
             names.append("")
             for sh in self.shdrs[1:]:
                 index = sh.sh_name
-                end = blob.find(b"\0", index, index + _MAX_STRING) if index < length else -1
+                end = find(b"\0", start + index, start + min(length, index + _MAX_STRING)) if index < length else -1
                 if end < 0:
                     raise FastReaderDeclined("section name outside its table")
-                names.append(blob[index:end].decode("utf-8", "replace"))
+                names.append(data[start + index : end].decode("utf-8", "replace"))
         alloc_code_or_data = alloc_nobits = 0
         for sh in self.shdrs:
             if sh.sh_type == SHT_SYMTAB:
@@ -313,10 +315,13 @@ class _Reader:
         count = length // dyn.size
         self._need(offset, count * dyn.size, "dynamic table")  # the reference fails at the first entry outside
         out: list[tuple[int, int]] = []
-        for tag, value in dyn.iter_unpack(self.data[offset : offset + count * dyn.size]):
-            if tag == DT_NULL:
-                break
-            out.append((tag, value))
+        step = _DYN_BATCH * dyn.size  # read in batches: a hostile sh_size must not become one huge copy
+        end = offset + count * dyn.size
+        for at in range(offset, end, step):
+            for tag, value in dyn.iter_unpack(self.data[at : min(at + step, end)]):
+                if tag == DT_NULL:
+                    return out
+                out.append((tag, value))
         return out
 
     def _apply_dynamic(self, entries: list[tuple[int, int]], strtab: tuple[int, int] | None, raw: RawElf) -> None:
@@ -415,48 +420,48 @@ class _Reader:
         self._need(versym, 2 * count, "symbol version table")
         if count < 2 or not index_to_name:
             return
-        table = self.data[versym : versym + 2 * count]
-        pack = lay.half.pack
+        data, pack = self.data, lay.half.pack
+        end = versym + 2 * count
         hits: dict[str, list[int]] = {}
         for index, version in index_to_name.items():
             found = hits.setdefault(version, [])
             for value in (index, index | 0x8000):
                 pattern = pack(value)
-                pos = table.find(pattern, 2)
+                pos = data.find(pattern, versym + 2, end)
                 while pos >= 0:
-                    if pos & 1:  # straddles two entries
-                        pos = table.find(pattern, pos + 1)
+                    if (pos - versym) & 1:  # straddles two entries
+                        pos = data.find(pattern, pos + 1, end)
                     else:
-                        found.append(pos >> 1)
-                        pos = table.find(pattern, pos + 2)
+                        found.append((pos - versym) >> 1)
+                        pos = data.find(pattern, pos + 2, end)
         found_any = [i for indices in hits.values() for i in indices]
         if not found_any:
             return
         sym_size = lay.sym_size
         top = max(found_any)
         self._need(symtab + top * sym_size, sym_size, "dynamic symbol table")
-        symbols = self.data[symtab : symtab + (top + 1) * sym_size]
-        if self.little == _NATIVE_LITTLE:  # typed views: no struct call per symbol
+        if self.little == _NATIVE_LITTLE and (top + 1) * sym_size <= _COPY_LIMIT:  # typed views: no struct call per symbol
+            symbols = data[symtab : symtab + (top + 1) * sym_size]
             words, halves = memoryview(symbols).cast("I"), memoryview(symbols).cast("H")
             name_step, shndx_step, shndx_at = sym_size // 4, sym_size // 2, lay.shndx_at // 2
             undefined = {v: [words[i * name_step] for i in ix if halves[i * shndx_step + shndx_at] == 0] for v, ix in hits.items()}
         else:
             word, half, shndx_at = lay.word.unpack_from, lay.half.unpack_from, lay.shndx_at
             undefined = {
-                v: [word(symbols, i * sym_size)[0] for i in ix if half(symbols, i * sym_size + shndx_at)[0] == 0] for v, ix in hits.items()
+                v: [word(data, symtab + i * sym_size)[0] for i in ix if half(data, symtab + i * sym_size + shndx_at)[0] == 0]
+                for v, ix in hits.items()
             }
         start, length = strtab
-        blob = self.data[start : start + length]
-        find = blob.find
+        find = data.find
         for version, offsets in undefined.items():
             if not offsets:
                 continue
             names = []
             for at in offsets:
-                end = find(b"\0", at, at + _MAX_STRING) if at < length else -1
-                if end < 0:
+                stop = find(b"\0", start + at, start + min(length, at + _MAX_STRING)) if at < length else -1
+                if stop < 0:
                     raise FastReaderDeclined("symbol name outside its string table")
-                names.append(blob[at:end])
+                names.append(data[start + at : stop])
             raw.undefined_versioned.setdefault(version, set()).update(n.decode("utf-8", "replace") for n in names)
 
     # -- files without section headers: follow the dynamic segment --------------------------

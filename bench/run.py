@@ -174,14 +174,14 @@ def _timed_to(cmd: list[str], path: Path) -> tuple[float, int]:
 
 
 def readelf_facts(path: str) -> dict[str, Any]:
-    env = {**os.environ, "LC_ALL": "C"}
-    text = subprocess.run(
-        ["readelf", "-W", "-d", "-V", "-l", "--dyn-syms", path], capture_output=True, text=True, errors="replace", env=env
-    ).stdout
-    if "There are no section headers" in text or "no section headers" in text:
-        text += subprocess.run(
-            ["readelf", "-W", "-D", "--dyn-syms", path], capture_output=True, text=True, errors="replace", env=env
-        ).stdout
+    def readelf(*options: str) -> str:
+        env = {**os.environ, "LC_ALL": "C"}
+        proc = subprocess.run(["readelf", "-W", *options, path], capture_output=True, text=True, errors="replace", env=env, check=False)
+        return proc.stdout
+
+    text = readelf("-h", "-d", "-V", "-l", "--dyn-syms")
+    if re.search(r"Number of section headers:\s+0\b", text):  # symbols through the dynamic segment instead
+        text += readelf("-D", "-s")
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*)\]", text)
     interp = re.search(r"\[Requesting program interpreter: (.*)\]", text)
     needs: dict[str, set[str]] = {}

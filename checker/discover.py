@@ -29,9 +29,12 @@ def discover(patterns: list[str]) -> list[Candidate]:
             out.append(cand)
 
     for pattern in patterns:
-        if _GLOB_CHARS & set(pattern):
-            for match in sorted(glob.glob(pattern, recursive=True)):
+        matches = sorted(glob.glob(pattern, recursive=True)) if _GLOB_CHARS & set(pattern) else []
+        if matches:
+            for match in matches:
                 _add_path(match, add, from_glob=True)
+        elif _GLOB_CHARS & set(pattern) and not os.path.lexists(pattern):
+            continue  # a glob that matches nothing adds nothing (exit 2 if nothing at all matched)
         else:
             _add_path(pattern, add, from_glob=False)
     return out

@@ -209,3 +209,13 @@ def test_newline_in_a_file_name_stays_on_one_line(fixture: Get, tmp_path: Path) 
     proc = run_cli(str(tmp_path))
     (line,) = [ln for ln in proc.stdout.splitlines() if "evil" in ln]
     assert line.startswith("ERROR ") and "evil\\nFAIL  name" in line and "truncated" in line
+
+
+def test_unwritable_output_is_a_one_line_error(fixture: Get, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    proc = run_cli("--output", f"json={blocker / 'r.json'}", str(fixture("c_static")))
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("static-check: error: ") and "cannot write report" in line and str(blocker) in line
+    assert blocker.read_text(encoding="utf-8") == "not a directory"  # nothing of the user's is touched

@@ -92,3 +92,10 @@ def test_unreadable_directory(tmp_path: Path) -> None:
         assert cand.problem and cand.problem.startswith("cannot read directory")
     finally:
         locked.chmod(0o755)
+
+
+def test_a_file_name_with_glob_characters_is_taken_literally(tmp_path: Path) -> None:
+    literal = tmp_path / "lib[1].so"
+    literal.write_bytes(b"x")
+    (cand,) = discover([str(literal)])
+    assert cand.path == str(literal) and cand.problem is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -238,3 +239,32 @@ def test_declined_file_still_read_by_reference(fixture: Get, tmp_path: Path) -> 
         read_raw_fast(bent.read_bytes())
     before, after = inspect_path(str(src)), inspect_path(str(bent))
     assert after.facts == before.facts
+
+
+# ---- mutated files: the fast reader never vouches for what the reference reads otherwise
+
+
+def test_mutants_fast_reader_agrees_or_declines(fixture: Get, tmp_path: Path) -> None:
+    """Seeded byte mutations of real binaries: whenever the fast reader returns tables, the
+    reference reader returns the same ones; when the reference rejects a file, the fast one declines."""
+    rng = random.Random(4_2026)
+    accepted = declined = 0
+    for name in ("c_dynamic", "cxx_iostream", "lib_runpath", "zig_i386", "zig_s390x", "no_section_headers", "c_static"):
+        original = fixture(name).read_bytes()
+        for i in range(80):
+            data = bytearray(original)
+            if rng.random() < 0.2:
+                data = data[: rng.randrange(16, len(data))]
+            else:
+                for _ in range(rng.randint(1, 4)):
+                    data[rng.randrange(16, min(len(data), 0x3000))] = rng.choice((0x00, 0xFF, 0x7F, 0x80, rng.randrange(256)))
+            path = tmp_path / f"{name}-{i}"
+            path.write_bytes(bytes(data))
+            fast, ref = both(path)
+            if isinstance(fast, str):
+                declined += 1
+                continue
+            accepted += 1
+            assert not isinstance(ref, str), f"{path.name}: fast reader read a file the reference rejects ({ref})"
+            assert fast == ref, f"{path.name}: readers disagree"
+    assert accepted > 150 and declined > 20  # both paths are really exercised

@@ -290,3 +290,39 @@ def test_non_programs_are_skipped_with_facts(fixture: Get, tmp_path: Path) -> No
     assert by_name["hello.o"].status == "skipped" and by_name["hello.o"].elf is not None
     assert "relocatable" in (by_name["hello.o"].reason or "")
     assert by_name["run.sh"].status == "skipped" and by_name["run.sh"].reason == "shell script"
+
+
+CORE_RULES = {
+    "glibc-version": "error",
+    "symbol-version": "error",
+    "glibc-private": "warning",
+    "not-static": "error",
+    "needed-not-allowed": "error",
+    "arch-not-allowed": "error",
+    "libc-mismatch": "error",
+    "rpath": "error",
+    "kernel-version": "error",
+}
+
+
+def test_core_rule_ids_are_stable() -> None:
+    """Rule ids are a public contract: these exist forever with their default severity."""
+    for rule, severity in CORE_RULES.items():
+        assert RULES[rule]["severity"] == severity
+        assert RULES[rule]["title"] and RULES[rule]["help"]
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule) for rule in RULES)
+
+
+def test_targets_table_is_consistent() -> None:
+    targets = TARGETS["targets"]
+    assert "pep600_compliance" in TARGETS["_comment"]  # the table names its sources
+    names = [n for tid, t in targets.items() for n in (tid, *t.get("aliases", []))]
+    assert len(names) == len(set(names)), "an alias or id is used twice"
+    for tid, t in targets.items():
+        assert t["libc"] in ("glibc", "musl") and t["display"]
+        if t["libc"] == "glibc":
+            assert re.fullmatch(r"2\.\d+", t["glibc"]), tid
+    for family in TARGETS["families"]:
+        releases = [targets[tid] for tid in family["releases"]]
+        glibcs = [tuple(map(int, t["glibc"].split("."))) for t in releases]
+        assert glibcs == sorted(glibcs), f"{family['name']} releases must be oldest first"

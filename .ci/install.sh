@@ -27,6 +27,9 @@ apt_install() {
 
 $SUDO apt-get update -q
 
+# python3-pip: .ci/run installs the package with pip (Debian's python3 comes without it).
+apt_install python3 python3-pip python3-venv
+
 apt_install gcc g++ musl-tools golang-go gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
     binutils pax-utils file dpkg-dev rpm cpio zip gccgo
 

@@ -39,7 +39,7 @@ REPORT_PATH = ".static-check/report.json"  # relative to the workspace
 PR_EVENTS = ("pull_request", "pull_request_target")
 
 # Inputs that map 1:1 onto policy settings (same names as .static-check.yml and the CLI flags).
-POLICY_INPUTS = ("target", "max-glibc", "require-static", "allowed-needed", "arch")
+POLICY_INPUTS = ("target", "max-glibc", "require-static", "allowed-needed", "arch", "allow-packed")
 
 
 class ActionError(Exception):

@@ -305,3 +305,18 @@ def test_info_findings_are_notices_and_do_not_open_a_comment(action: Action, api
     assert [a.split("::")[1].split(" ")[0] for a in run.annotations] == ["notice"] * len(infos)
     assert run.outputs["violations"] == "0"
     assert api.requests_to("POST") == []  # auto: a hint alone is not worth a new comment
+
+
+def test_allow_packed_input_accepts_a_packed_binary_that_cannot_be_unpacked(action: Action, api, fixture, tmp_path, monkeypatch):
+    # No upx on PATH: a packed binary fails closed unless the allow-packed input is set.
+    action.add(fixture("upx_pie"), "dist/packed")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
+    strict = action.run(binaries="dist/*", comment="never", max_glibc="2.17")
+    assert strict.returncode == 1 and strict.outputs["verdict"] == "fail"
+    report = json.loads((action.workspace / strict.outputs["report"]).read_text())
+    assert [f["rule"] for f in report["files"][0]["findings"]] == ["packed"]
+    allowed = action.run(binaries="dist/*", comment="never", max_glibc="2.17", allow_packed="true")
+    assert allowed.returncode == 0 and allowed.outputs["verdict"] == "pass"
+    report = json.loads((action.workspace / allowed.outputs["report"]).read_text())
+    assert report["policy"]["allow_packed"] is True
+    assert [(f["rule"], f["severity"]) for f in report["files"][0]["findings"]] == [("packed", "info")]

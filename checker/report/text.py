@@ -25,7 +25,9 @@ def render(report: Report, *, color: bool = False, verbose: bool = False) -> str
         packed = f"  (packed with {packer['name'].upper()}; headers of the unpacker stub)" if packer else ""
         lines.append(f"{label} {printable(r.path)}  {describe_elf(r.elf)}{packed}")
         reason = glibc_reason(r.elf)
-        if reason and (r.findings or verbose):
+        # The glibc-version finding already names these symbols; repeat them only when it is absent.
+        explained = any(f.rule == "glibc-version" for f in r.findings)
+        if reason and (r.findings or verbose) and not explained:
             lines.append(f"      highest: {reason}")
         for f in r.findings:
             lines.append(f"      {paint(f.severity, f.severity)} [{f.rule}] {f.message}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import mmap
 import struct
 import sys
+from itertools import compress
 from typing import NamedTuple, Union
 
 from checker.inspect.raw import RawElf
@@ -413,56 +414,55 @@ class _Reader:
     ) -> None:
         """Undefined symbols 1..count-1 whose versym entry (hidden bit masked) names a needed version.
 
-        Instead of walking every symbol, search the versym array for each wanted value
-        (the index, with and without the hidden bit) and decode only the matching symbols.
+        Instead of decoding every symbol, pick the versym entries holding a wanted value (a needed
+        version's index, with or without the hidden bit) in one C-level pass over the array, and
+        decode only the matching symbols.
         """
         lay = self.lay
         self._need(versym, 2 * count, "symbol version table")
         if count < 2 or not index_to_name:
             return
-        data, pack = self.data, lay.half.pack
-        end = versym + 2 * count
-        hits: dict[str, list[int]] = {}
+        data = self.data
+        # Versym entries as they read in native byte order (hidden bit set or not) -> version name,
+        # so the array is never byte-swapped: a big-endian file just gets swapped keys.
+        swap = self.little != _NATIVE_LITTLE
+        by_value: dict[int, str] = {}
         for index, version in index_to_name.items():
-            found = hits.setdefault(version, [])
             for value in (index, index | 0x8000):
-                pattern = pack(value)
-                pos = data.find(pattern, versym + 2, end)
-                while pos >= 0:
-                    if (pos - versym) & 1:  # straddles two entries
-                        pos = data.find(pattern, pos + 1, end)
-                    else:
-                        found.append((pos - versym) >> 1)
-                        pos = data.find(pattern, pos + 2, end)
-        found_any = [i for indices in hits.values() for i in indices]
-        if not found_any:
+                by_value[((value & 0xFF) << 8 | value >> 8) if swap else value] = version
+        with memoryview(data) as whole, whole[versym + 2 : versym + 2 * count] as entries, entries.cast("H") as values:
+            # compress/map walk the array in C; only the matching entries reach Python.
+            picked = list(compress(range(1, count), map(by_value.__contains__, values)))
+            versions = [by_value[values[i - 1]] for i in picked]
+        if not picked:
             return
         sym_size = lay.sym_size
-        top = max(found_any)
+        top = picked[-1]
         self._need(symtab + top * sym_size, sym_size, "dynamic symbol table")
         if self.little == _NATIVE_LITTLE and (top + 1) * sym_size <= _COPY_LIMIT:  # typed views: no struct call per symbol
-            symbols = data[symtab : symtab + (top + 1) * sym_size]
-            words, halves = memoryview(symbols).cast("I"), memoryview(symbols).cast("H")
-            name_step, shndx_step, shndx_at = sym_size // 4, sym_size // 2, lay.shndx_at // 2
-            undefined = {v: [words[i * name_step] for i in ix if halves[i * shndx_step + shndx_at] == 0] for v, ix in hits.items()}
+            symbols = memoryview(data[symtab : symtab + (top + 1) * sym_size])  # a copy: no export pins the mapping
+            name_of = symbols.cast("I")[:: sym_size // 4]
+            shndx_of = symbols.cast("H")[lay.shndx_at // 2 :: sym_size // 2]
+            offsets = [name_of[i] for i in picked]
+            sections = [shndx_of[i] for i in picked]
         else:
             word, half, shndx_at = lay.word.unpack_from, lay.half.unpack_from, lay.shndx_at
-            undefined = {
-                v: [word(data, symtab + i * sym_size)[0] for i in ix if half(data, symtab + i * sym_size + shndx_at)[0] == 0]
-                for v, ix in hits.items()
-            }
+            offsets = [word(data, symtab + i * sym_size)[0] for i in picked]
+            sections = [half(data, symtab + i * sym_size + shndx_at)[0] for i in picked]
         start, length = strtab
-        find = data.find
-        for version, offsets in undefined.items():
-            if not offsets:
+        find, table_end = data.find, start + length
+        by_version: dict[str, list[bytes]] = {}
+        for version, at, section in zip(versions, offsets, sections, strict=True):
+            if section:  # defined here, not an undefined reference
                 continue
-            names = []
-            for at in offsets:
-                stop = find(b"\0", start + at, start + min(length, at + _MAX_STRING)) if at < length else -1
-                if stop < 0:
-                    raise FastReaderDeclined("symbol name outside its string table")
-                names.append(data[start + at : stop])
-            raw.undefined_versioned.setdefault(version, set()).update(n.decode("utf-8", "replace") for n in names)
+            # The first NUL within _MAX_STRING must lie inside the table (as the reference reader reads it).
+            stop = find(b"\0", start + at, start + at + _MAX_STRING) if at < length else -1
+            if not 0 <= stop < table_end:
+                raise FastReaderDeclined("symbol name outside its string table")
+            by_version.setdefault(version, []).append(data[start + at : stop])
+        for version in dict.fromkeys(index_to_name.values()):  # the order the version table gives
+            if version in by_version:
+                raw.undefined_versioned.setdefault(version, set()).update(n.decode("utf-8", "replace") for n in by_version[version])
 
     # -- files without section headers: follow the dynamic segment --------------------------
 

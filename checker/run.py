@@ -9,7 +9,7 @@ from checker import __version__
 from checker.archives.limits import ArchiveLimits
 from checker.discover import Candidate, discover
 from checker.evaluate import compact_support, distro_support, evaluate
-from checker.inspect.elf_file import Inspection, inspect_path
+from checker.inspect.elf_file import Inspection, OpenedFile, inspect_opened, inspect_path, open_file
 from checker.inspect.raw import ElfParseError
 from checker.models import FileResult, Report
 from checker.policy import Policy
@@ -46,14 +46,34 @@ def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOp
 
 
 def check_target(cand: Candidate, policy: Policy, options: RunOptions) -> list[FileResult]:
-    """One result for a file; for an archive, its own entry plus one per ELF member."""
-    if not cand.problem and not cand.skip:
-        from checker.archives.check import archive_format, check_archive  # imports judge from here
+    """One result for a file; for an archive, its own entry plus one per ELF member.
 
-        fmt = archive_format(cand.path)
-        if fmt:
-            return check_archive(cand.path, fmt, policy, options)
-    return [check_candidate(cand, policy, options)]
+    The file is opened and sniffed once: its first bytes say whether it is ELF (inspected on the
+    same handle) or possibly an archive (detected on the same handle, then read by archives/).
+    """
+    if cand.problem or cand.skip:
+        return [check_candidate(cand, policy, options)]
+    try:
+        with open_file(cand.path) as opened:
+            fmt = _archive_format(opened, cand.path)
+            if fmt is None:
+                return [inspect_and_judge(cand.path, lambda: inspect_opened(opened, cand.path), policy, options)]
+    except OSError as exc:
+        return [FileResult(cand.path, "error", reason=_unreadable(exc))]
+    from checker.archives.check import check_archive  # imports judge from here
+
+    return check_archive(cand.path, fmt, policy, options)
+
+
+def _archive_format(opened: OpenedFile, path: str) -> str | None:
+    if not opened.regular or opened.kind == "elf":  # an ELF file is never read as an archive
+        return None
+    from checker.archives.detect import detect
+
+    try:
+        return detect(opened.fh, path)
+    except OSError:
+        return None  # inspection reports the file as it is
 
 
 def check_candidate(cand: Candidate, policy: Policy, options: RunOptions) -> FileResult:
@@ -61,18 +81,27 @@ def check_candidate(cand: Candidate, policy: Policy, options: RunOptions) -> Fil
         return FileResult(cand.path, "error", reason=cand.problem)
     if cand.skip:
         return FileResult(cand.path, "skipped", reason=cand.skip)
+    return inspect_and_judge(cand.path, lambda: inspect_path(cand.path), policy, options)
+
+
+def inspect_and_judge(path: str, inspect: Callable[[], Inspection], policy: Policy, options: RunOptions) -> FileResult:
+    """Inspect (any failure becomes an `error` result naming the reason), then judge."""
     try:
-        inspection = inspect_path(cand.path)
+        inspection = inspect()
     except ElfParseError as exc:
-        return FileResult(cand.path, "error", reason=str(exc))
+        return FileResult(path, "error", reason=str(exc))
     except OSError as exc:
-        return FileResult(cand.path, "error", reason=f"cannot read ({exc.strerror or exc})")
+        return FileResult(path, "error", reason=_unreadable(exc))
     except Exception as exc:  # a bug on one odd file must not hide the verdicts of the others
-        return FileResult(cand.path, "error", reason=internal_error(exc))
+        return FileResult(path, "error", reason=internal_error(exc))
     try:
-        return judge(cand.path, inspection, policy, options)
+        return judge(path, inspection, policy, options)
     except Exception as exc:
-        return FileResult(cand.path, "error", reason=internal_error(exc), elf=inspection.facts)
+        return FileResult(path, "error", reason=internal_error(exc), elf=inspection.facts)
+
+
+def _unreadable(exc: OSError) -> str:
+    return f"cannot read ({exc.strerror or exc})"
 
 
 def internal_error(exc: BaseException) -> str:

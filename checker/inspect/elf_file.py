@@ -5,9 +5,10 @@ from __future__ import annotations
 import mmap
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from checker.filetype import HEAD_SIZE, sniff
 from checker.inspect.facts import build_facts
@@ -45,21 +46,44 @@ PostInspector = Callable[[Inspection, "bytes | mmap.mmap", str], None]
 POST_INSPECTORS: list[PostInspector] = [inspect_packed]
 
 
-def inspect_path(path: str) -> Inspection:
-    """Raise OSError (unreadable) or ElfParseError (corrupt); never execute the file."""
+@dataclass
+class OpenedFile:
+    """A file opened once for the whole check: its handle, first bytes and what they say it is."""
+
+    fh: BinaryIO
+    head: bytes
+    kind: str  # "elf", a filetype.sniff skip reason, or "not a regular file"
+    regular: bool
+
+
+@contextmanager
+def open_file(path: str) -> Iterator[OpenedFile]:
+    """Open and sniff `path` once (raise OSError); the caller may look at the head, then inspect."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: a FIFO must never stall the run
     with os.fdopen(fd, "rb") as fh:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return Inspection("not a regular file")
+            yield OpenedFile(fh, b"", "not a regular file", regular=False)
+            return
         head = fh.read(HEAD_SIZE)
-        kind = sniff(head)
-        if kind != "elf":
-            return Inspection(kind)
-        size = os.fstat(fh.fileno()).st_size
-        if size < 52:
-            raise ElfParseError(f"truncated ELF ({size} bytes, shorter than an ELF header)")
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return inspect_elf(data, fh, path)
+        yield OpenedFile(fh, head, sniff(head), regular=True)
+
+
+def inspect_opened(opened: OpenedFile, path: str) -> Inspection:
+    """Inspect a file opened by open_file; raise OSError or ElfParseError; never execute it."""
+    if opened.kind != "elf":
+        return Inspection(opened.kind)
+    fh = opened.fh
+    size = os.fstat(fh.fileno()).st_size
+    if size < 52:
+        raise ElfParseError(f"truncated ELF ({size} bytes, shorter than an ELF header)")
+    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return inspect_elf(data, fh, path)
+
+
+def inspect_path(path: str) -> Inspection:
+    """Raise OSError (unreadable) or ElfParseError (corrupt); never execute the file."""
+    with open_file(path) as opened:
+        return inspect_opened(opened, path)
 
 
 def read_tables(data: bytes | mmap.mmap, stream: Any) -> RawElf:

@@ -183,6 +183,21 @@ def _parse_undefined_versioned(text: str) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in sorted(by_version.items())}
 
 
+def _parse_version_bound(text: str) -> dict[str, list[str]]:
+    """Symbols bound to a *needed* version: undefined ones, plus definitions that readelf marks with the
+    needed version's index, `name@VER (n)` (copy-relocated data such as `__rseq_size@GLIBC_2.35 (4)`,
+    `_ZSt4cout@GLIBCXX_3.4 (2)`); a library's own definitions (`name@@VER`) are left out."""
+    by_version: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        m = _SYMBOL_LINE.match(line)
+        if not m or (m.group("ndx") != "UND" and not re.search(r"@[^@\s]+ \(\d+\)$", m.group("name"))):
+            continue
+        name, version = split_versioned_name(m.group("name"))
+        if name and version:
+            by_version.setdefault(version, set()).add(name)
+    return {k: sorted(v) for k, v in sorted(by_version.items())}
+
+
 def _parse_abi_tag(text: str) -> str | None:
     m = re.search(r"NT_GNU_ABI_TAG.*?OS: \w+, ABI: (\d+(?:\.\d+)*)", text, re.S)
     return m.group(1) if m else None
@@ -206,6 +221,7 @@ def truth(path: str | os.PathLike[str]) -> dict[str, Any]:
     facts["version_needs"] = _parse_version_needs(readelf(p, "-V"))
     syms = readelf(p, "--dyn-syms") if facts["has_section_headers"] else readelf(p, "-D", "-s")
     facts["undefined_versioned"] = _parse_undefined_versioned(syms)
+    facts["version_bound"] = _parse_version_bound(syms)
     facts["abi_tag_kernel"] = _parse_abi_tag(readelf(p, "-n"))
     return facts
 

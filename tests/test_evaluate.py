@@ -72,7 +72,9 @@ def test_glibc_limit_at_the_needed_version_passes(fixture: Get) -> None:
 def test_ld_linux_need_raises_the_floor(fixture: Get) -> None:
     result = check(fixture("c_rseq"), max_glibc="2.34")
     assert rules_of(result) == ["glibc-version"]
-    assert "needs glibc 2.35" in result.findings[0].message and "GLIBC_2.35" in result.findings[0].message
+    assert "needs glibc 2.35" in result.findings[0].message
+    assert "__rseq_size" in truth(fixture("c_rseq"))["version_bound"]["GLIBC_2.35"]
+    assert "GLIBC_2.35 (__rseq_size)" in result.findings[0].message  # says which symbol needs it
 
 
 def test_dt_relr_counts_as_glibc_2_36(fixture: Get) -> None:

@@ -132,7 +132,7 @@ def test_fast_reader_matches_readelf(fixture: Get, name: str) -> None:
     assert ("PIE" in want["flags_1"]) == bool(raw.flags_1 & 0x08000000)
     if want["has_section_headers"]:  # readelf -V needs section headers
         assert {k: sorted(v) for k, v in raw.version_needs.items()} == want["version_needs"]
-    assert {k: sorted(v) for k, v in raw.undefined_versioned.items()} == want["undefined_versioned"]
+    assert {k: sorted(v) for k, v in raw.undefined_versioned.items()} == want["version_bound"]
     kernel = ".".join(map(str, raw.abi_tag[1:])) if raw.abi_tag and raw.abi_tag[0] == 0 else None
     assert kernel == want["abi_tag_kernel"]
 

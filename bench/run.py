@@ -199,8 +199,11 @@ def readelf_facts(path: str) -> dict[str, Any]:
             if m and current is not None:
                 current.add(m.group(1))
     symbols: dict[str, set[str]] = {}
-    for m in re.finditer(r"^\s*\d+:\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+(?:\s+\[[^\]]*\])?\s+UND\s+([^@\s]+)@@?(\S+)", text, re.M):
-        symbols.setdefault(m.group(2), set()).add(m.group(1))
+    # Undefined symbols, and definitions readelf marks "(n)": copy relocations bound to a needed version.
+    pattern = r"^\s*\d+:\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+(?:\s+\[[^\]]*\])?\s+(?:UND\s+([^@\s]+)@@?(\S+)|\S+\s+([^@\s]+)@([^@\s]+) \(\d+\)$)"
+    for m in re.finditer(pattern, text, re.M):
+        name, version = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        symbols.setdefault(version, set()).add(name)
     return {"needed": needed, "interpreter": interp.group(1) if interp else None, "version_needs": needs, "symbols": symbols}
 
 

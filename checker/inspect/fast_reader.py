@@ -412,7 +412,8 @@ class _Reader:
     def _undefined_versioned(
         self, raw: RawElf, symtab: int, count: int, versym: int, strtab: tuple[int, int], index_to_name: dict[int, str]
     ) -> None:
-        """Undefined symbols 1..count-1 whose versym entry (hidden bit masked) names a needed version.
+        """Symbols 1..count-1 whose versym entry (hidden bit masked) names a needed version: undefined
+        ones and copy-relocated definitions (`__rseq_size@GLIBC_2.35`), which bind to the library too.
 
         Instead of decoding every symbol, pick the versym entries holding a wanted value (a needed
         version's index, with or without the hidden bit) in one C-level pass over the array, and
@@ -442,19 +443,14 @@ class _Reader:
         if self.little == _NATIVE_LITTLE and (top + 1) * sym_size <= _COPY_LIMIT:  # typed views: no struct call per symbol
             symbols = memoryview(data[symtab : symtab + (top + 1) * sym_size])  # a copy: no export pins the mapping
             name_of = symbols.cast("I")[:: sym_size // 4]
-            shndx_of = symbols.cast("H")[lay.shndx_at // 2 :: sym_size // 2]
             offsets = [name_of[i] for i in picked]
-            sections = [shndx_of[i] for i in picked]
         else:
-            word, half, shndx_at = lay.word.unpack_from, lay.half.unpack_from, lay.shndx_at
+            word = lay.word.unpack_from
             offsets = [word(data, symtab + i * sym_size)[0] for i in picked]
-            sections = [half(data, symtab + i * sym_size + shndx_at)[0] for i in picked]
         start, length = strtab
         find, table_end = data.find, start + length
         by_version: dict[str, list[bytes]] = {}
-        for version, at, section in zip(versions, offsets, sections, strict=True):
-            if section:  # defined here, not an undefined reference
-                continue
+        for version, at in zip(versions, offsets, strict=True):
             # The first NUL within _MAX_STRING must lie inside the table (as the reference reader reads it).
             stop = find(b"\0", start + at, start + at + _MAX_STRING) if at < length else -1
             if not 0 <= stop < table_end:

@@ -280,9 +280,8 @@ def _undefined_versioned(
         version = index_to_name.get(int.from_bytes(versions[2 * i : 2 * i + 2], order) & _VER_NDX_MASK)
         if version is None:
             continue
+        # Undefined or copy-relocated (defined here, still bound to the library's version): both count.
         sym = parse_at(sym_s, elf.stream, symtab + i * check, size, "dynamic symbol table")
-        if sym["st_shndx"] != "SHN_UNDEF":
-            continue
         raw.undefined_versioned.setdefault(version, set()).add(string_at(elf.stream, strtab, sym["st_name"], "dynamic symbol"))
 
 

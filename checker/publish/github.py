@@ -28,15 +28,23 @@ def has_marker(body: str, mark: str) -> bool:
     return any(line.strip() == mark for line in body.splitlines()[:3])
 
 
+def utf8_size(text: str) -> int:
+    """Size in UTF-8 bytes. GitHub's error says "characters", but measurements of the limit differ
+    by encoding and the step summary cap is in bytes: bytes are never fewer than characters."""
+    return len(text.encode("utf-8"))
+
+
 def fit_body(variants: list[str], limit: int = SAFE_BODY) -> str:
-    """First variant (most detailed first) that fits; else the last one cut at a line with a note."""
+    """First variant (most detailed first) whose UTF-8 size fits; else the last one cut at a line,
+    with a note."""
     for text in variants:
-        if len(text) <= limit:
+        if utf8_size(text) <= limit:
             return text
     text = variants[-1]
     note = "\n\n_The rest of this report was cut to fit GitHub's comment size limit; see the job summary or the JSON report._\n"
     close = "\n</details>"
-    cut = text[: limit - len(note) - len(close)]
+    budget = limit - utf8_size(note) - utf8_size(close)
+    cut = text.encode("utf-8")[: max(budget, 0)].decode("utf-8", "ignore")
     cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
     # Do not leave a <details> block open: GitHub would swallow the note.
     if cut.count("<details") > cut.count("</details>"):

@@ -128,6 +128,21 @@ def test_comment_and_summary_stay_under_githubs_limits(tmp_path, api, fork_repor
     assert len(run.summary.encode()) < 1024 * 1024
 
 
+def test_limits_hold_in_bytes_for_non_ascii_names(tmp_path, api, fork_report):
+    """GitHub's error says "characters" but measured limits differ by encoding; the step summary cap
+    is 1 MiB of bytes. Names in CJK take 3 bytes a character in UTF-8: stay under both readings."""
+    api.pulls[(REPO, PR)] = {"number": PR, "head": {"sha": HEAD_SHA}}
+    one = fork_report["files"][0]
+    fork_report["files"] = [dict(one, path=f"dist/発行物/実行ファイル/バイナリ番号-{i:04d}") for i in range(1500)]
+    fork_report["summary"]["files"] = 1500
+    run = second_workflow(tmp_path, api, fork_report)
+    assert len(ours(api)) == 1, run.stdout[-2000:]
+    body = ours(api)[0]["body"]
+    assert len(body.encode("utf-8")) <= MAX_BODY
+    assert "cut to fit GitHub's comment size limit" in body and "バイナリ番号-0000" in body
+    assert len(run.summary.encode("utf-8")) <= 512 * 1024
+
+
 def test_report_mode_never_comment_makes_no_call(tmp_path, api, fork_report):
     run = second_workflow(tmp_path, api, fork_report, comment="never")
     assert run.returncode == 0 and api.log == []

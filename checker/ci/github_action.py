@@ -159,7 +159,7 @@ class Context:
 # -- PR comment ------------------------------------------------------------------------------
 
 
-def publish_comment(report: Report, ctx: Context, inputs: Inputs, number: int, key: str, out: TextIO) -> str:
+def publish_comment(report: Report, ctx: Context, inputs: Inputs, number: int, key: str, out: TextIO, commit: str = "") -> str:
     """Create/update the sticky comment. Returns the outcome word; never raises."""
     if not inputs.token:
         print("static-check: no github-token given; not commenting", file=out)
@@ -175,7 +175,7 @@ def publish_comment(report: Report, ctx: Context, inputs: Inputs, number: int, k
     with RestClient(ctx.api_url, inputs.token, service="GitHub", extra_headers=headers, log=log) as client:
         try:
             result = StickyComment(client, ctx.repository, log=log).upsert(
-                number, key, comment_text(report, ctx.run_url(), key), create=should_create(inputs.comment, report)
+                number, key, comment_text(report, ctx.run_url(), key, commit), create=should_create(inputs.comment, report)
             )
         except ApiError as exc:
             print(command("warning", _comment_failure(exc, ctx), title="static-check: PR comment not posted"), file=out)
@@ -303,12 +303,14 @@ def publish(report: Report, inputs: Inputs, ctx: Context, out: TextIO) -> int:
     }
     report_path = ctx.workspace / REPORT_PATH
     outputs = report_outputs(report, REPORT_PATH)
+    what = "JSON report"
     try:
         write_in_workspace(report_path, json.dumps(data, indent=2) + "\n", ctx.workspace)
         if inputs.sarif:
+            what = f"SARIF file (input sarif: {inputs.sarif})"
             write_in_workspace(Path(inputs.sarif).resolve(), sarif.render(report), ctx.workspace)
     except OSError as exc:
-        print(command("error", f"cannot write report: {exc.filename}: {exc.strerror}", title="static-check"), file=out)
+        print(command("error", f"cannot write the {what}: {exc.filename}: {exc.strerror}", title="static-check"), file=out)
         set_outputs(ctx.env, outputs, out)
         return 2
     set_outputs(ctx.env, outputs, out)
@@ -318,7 +320,7 @@ def publish(report: Report, inputs: Inputs, ctx: Context, out: TextIO) -> int:
     elif pr is None:
         print(f"static-check: not a pull request event ({ctx.event_name or 'unknown'}); skipping the PR comment", file=out)
     else:
-        publish_comment(report, ctx, inputs, pr["number"], key, out)
+        publish_comment(report, ctx, inputs, pr["number"], key, out, str(data["github"]["head_sha"] or ""))
     return exit_code(report, inputs.fail_on)
 
 
@@ -342,7 +344,8 @@ def comment_from_report(inputs: Inputs, ctx: Context, out: TextIO) -> int:
         return 0
     if not pr_matches_run(ctx, inputs, number, out):
         return 0
-    publish_comment(report, ctx, inputs, number, key, out)
+    # pr_matches_run proved the PR's head is the commit the triggering run built.
+    publish_comment(report, ctx, inputs, number, key, out, str(ctx.event["workflow_run"]["head_sha"]))
     return 0
 
 
@@ -355,6 +358,7 @@ def pr_matches_run(ctx: Context, inputs: Inputs, number: int, out: TextIO) -> bo
         print("static-check: no workflow_run head commit to check the report's PR against; not commenting", file=out)
         return False
     if not inputs.token or not ctx.repository:
+        print("static-check: no github-token or GITHUB_REPOSITORY; cannot verify the report's PR, not commenting", file=out)
         return False
     with RestClient(ctx.api_url, inputs.token, service="GitHub") as client:
         try:

@@ -7,6 +7,8 @@ when it would pass GitHub's 65,536-character limit.
 
 from __future__ import annotations
 
+import re
+
 from checker.models import FileResult, Report
 from checker.publish.github import SAFE_BODY, fit_body
 from checker.report import markdown
@@ -63,11 +65,13 @@ def job_summary(report: Report) -> str:
     return fit_body([summary_markdown(report), summary_markdown(report, detail=False)], SUMMARY_LIMIT)
 
 
-def comment_text(report: Report, run_url: str, key: str) -> str:
-    """Comment body (without the marker): verdict first, details folded when long."""
+def comment_text(report: Report, run_url: str, key: str, commit: str = "") -> str:
+    """Comment body (without the marker): verdict first, details folded when long. The footer names
+    the commit checked, since the same comment is edited on every push."""
     head = f"### {_ICON.get(report.verdict, '')} static-check: {report.verdict.upper()}\n\n"
     head += f"{counts_line(report)}. Policy: {policy_line(report)}.\n\n"
     foot = "\n---\n<sub>"
+    foot += f"commit {commit[:12]} · " if re.fullmatch(r"[0-9a-f]{7,64}", commit) else ""
     foot += f"[Workflow run]({run_url}) · " if run_url else ""
     foot += f"comment key `{markdown.cell(key)}` · updated in place by static-check</sub>\n"
     full = summary_markdown(report, detail=True).split("\n", 4)[-1]

@@ -49,7 +49,7 @@ def policy_line(report: Report) -> str:
 def counts_line(report: Report) -> str:
     s = report.summary()
     return (
-        f"{s['files']} files: {s['pass']} passed, {s['fail']} failed, {s['error']} errors, "
+        f"{s['files']} file{'' if s['files'] == 1 else 's'}: {s['pass']} passed, {s['fail']} failed, {s['error']} errors, "
         f"{s['skipped']} skipped; {s['errors']} error and {s['warnings']} warning findings"
     )
 

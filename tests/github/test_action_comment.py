@@ -42,6 +42,7 @@ def test_two_runs_leave_one_sticky_comment_past_the_first_page(action: Action, a
     assert len(api.comments_on(REPO, PR)) == 131
     body = mine[0]["body"]
     assert "static-check: FAIL" in body and "`dist/app`" in body and "glibc-version" in body
+    assert f"commit {HEAD_SHA[:12]}" in body  # the PR head it describes, not the merge commit GITHUB_SHA
     assert "PR #7 comment created" in first.stdout
     assert re.search(r"PR #7 comment (unchanged|updated)", second.stdout)
     assert len(api.requests_to("POST", r".*/comments")) == 1
@@ -245,6 +246,7 @@ def test_hyphenated_inputs_are_read_as_the_runner_passes_them(action: Action, ap
     # INPUT_MAX-GLIBC (hyphen kept) must win; a pass with 9.99 proves it was read.
     run = action.run(binaries="dist/*", max_glibc="9.99", allowed_needed="libc.so.6", comment="never")
     assert run.returncode == 0 and run.outputs["verdict"] == "pass"
+    assert "PASS: 1 file: 1 passed" in run.stdout and "### ✅ static-check: PASS\n\n1 file: 1 passed" in run.summary
     report = json.loads((action.workspace / run.outputs["report"]).read_text())
     assert report["policy"]["max_versions"]["GLIBC"] == "9.99" and report["policy"]["allowed_needed"] == ["libc.so.6"]
 
@@ -320,3 +322,13 @@ def test_allow_packed_input_accepts_a_packed_binary_that_cannot_be_unpacked(acti
     report = json.loads((action.workspace / allowed.outputs["report"]).read_text())
     assert report["policy"]["allow_packed"] is True
     assert [(f["rule"], f["severity"]) for f in report["files"][0]["findings"]] == [("packed", "info")]
+
+
+def test_unwritable_sarif_path_is_one_error_naming_the_input(action: Action, api, failing):
+    (action.workspace / "blocker").write_text("a file, not a directory\n")
+    run = action.run(binaries="dist/*", target="centos7", sarif="blocker/out.sarif", comment="never")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    errors = [a for a in run.annotations if a.startswith("::error title=static-check::")]
+    assert len(errors) == 1 and "cannot write the SARIF file (input sarif: blocker/out.sarif)" in errors[0]
+    assert run.outputs["verdict"] == "fail"  # the outputs are still set
+    assert (action.workspace / ".static-check/report.json").is_file()

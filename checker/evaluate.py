@@ -255,7 +255,7 @@ def check_packed(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
     """A packed file's own headers describe the unpacker stub; judge the program inside or fail closed."""
     packer = extra.get("packer")
     if not packer:
-        return []
+        return _check_unidentified(facts, rules)
     name = f"{packer['name'].upper()} {packer['version']}" if packer.get("version") else packer["name"].upper()
     details = {"packer": packer["name"], "version": packer.get("version"), "unpacked": packer.get("unpacked") is not None}
     if packer.get("unpacked") is not None:
@@ -273,6 +273,36 @@ def check_packed(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
         f"packed with {name}; cannot verify ({reason}): its headers describe only the unpacker stub",
         "install upx (Debian: upx-ucl) so the program inside can be checked, ship the binary unpacked, or set allow-packed",
         **details,
+    )
+    if rules.allow_packed or not rules.has_limits:
+        f.severity = "info"
+    return [f]
+
+
+def unidentified(facts: ElfFacts) -> bool:
+    """A program with no section headers, no loader, no NEEDED, and neither a C library nor a Go runtime
+    found in it: what `file` calls static is then most likely a packer's stub with its markers removed
+    (real static programs, even sstripped, still show their libc or Go runtime)."""
+    return (
+        not facts.has_section_headers
+        and facts.interpreter is None
+        and not facts.needed
+        and facts.libc == "unknown"
+        and facts.type in ("executable", "pie-executable", "shared-library")
+    )
+
+
+def _check_unidentified(facts: ElfFacts, rules: Rules) -> list[Finding]:
+    if not unidentified(facts):
+        return []
+    f = finding(
+        "packed",
+        "cannot verify: no section headers, no dynamic loader, no NEEDED, and no C library or Go runtime found; "
+        "this looks like a packed or scrambled file (e.g. UPX with its markers removed) whose headers describe only a stub",
+        "ship the program unpacked (or packed with intact UPX headers so it can be unpacked and checked), or set allow-packed",
+        packer=None,
+        version=None,
+        unpacked=False,
     )
     if rules.allow_packed or not rules.has_limits:
         f.severity = "info"
@@ -378,7 +408,7 @@ def evaluate(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Findi
 
 def distro_support(facts: ElfFacts) -> tuple[list[str], list[str]] | None:
     """(runs on, not on) display names over the known distros, or None when not applicable."""
-    if facts.linkage is None:
+    if facts.linkage is None or unidentified(facts):
         return None
     targets: dict[str, dict[str, Any]] = load("targets.json")["targets"]
     need_glibc = effective_glibc(facts)

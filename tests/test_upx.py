@@ -236,3 +236,30 @@ def test_truncated_packed_file_gets_a_reason(fixture: Get, tmp_path: Path) -> No
     else:
         assert result.status == "fail"
         assert result.extra["packer"]["unpack_error"] == "upx -d failed: upx: <file>: NotPackedException: not packed by UPX"
+
+
+@pytest.mark.parametrize("name", ["upx_scrubbed_pie", "upx_scrubbed_nopie"])
+def test_packed_file_with_markers_removed_is_not_certified(fixture: Get, name: str) -> None:
+    """UPX output with its markers overwritten: `file` says static, readelf finds no loader, no NEEDED and
+    no section headers; the program inside still needs glibc 2.34, so the stub must not pass a glibc limit."""
+    path = fixture(name)
+    t = truth(path)
+    assert not t["has_section_headers"] and t["interpreter"] is None and t["needed"] == []
+    assert _upx("-t", path).returncode != 0  # upx itself no longer recognises it
+    result = check_paths([str(path)], build_policy({}, {"max-glibc": "2.17"})).files[0]
+    assert result.status == "fail"
+    (finding,) = result.findings
+    assert finding.rule == "packed" and finding.severity == "error"
+    assert "cannot verify" in finding.message and "no section headers" in finding.message
+    assert "allow-packed" in finding.hint
+    assert result.elf is not None and result.elf.type in ("executable", "pie-executable")  # no PT_DYNAMIC: never a library
+    assert result.runs_on is None and result.not_on is None  # nothing certified from the stub's headers
+    allowed = check_paths([str(path)], build_policy({}, {"max-glibc": "2.17", "allow-packed": True})).files[0]
+    assert allowed.status == "pass" and [f.severity for f in allowed.findings] == ["info"]
+
+
+@pytest.mark.parametrize("name", ["go_bare", "no_section_headers", "c_static"])
+def test_identified_programs_are_not_called_packed(fixture: Get, name: str) -> None:
+    """Header-less files whose loader, libc or Go runtime is found are judged normally."""
+    result = check_paths([str(fixture(name))], build_policy({}, {"max-glibc": "2.17"})).files[0]
+    assert "packed" not in [f.rule for f in result.findings]

@@ -38,8 +38,9 @@ def elf_type(raw: RawElf) -> str:
 
 def _looks_static_pie(raw: RawElf) -> bool:
     # Old linkers do not set DF_1_PIE; a loader-less, dependency-free ET_DYN with an entry
-    # point and no SONAME is a static-pie program, not a library.
-    return raw.has_dynamic and not raw.needed and not raw.soname and raw.e_entry != 0
+    # point and no SONAME is a static-pie program, not a library. Without PT_DYNAMIC at all
+    # (a packer's stub) the loader could not even open it as a library: a program too.
+    return not raw.needed and not raw.soname and raw.e_entry != 0
 
 
 def linkage(raw: RawElf, kind: str) -> str | None:

@@ -424,6 +424,8 @@ def distro_support(facts: ElfFacts) -> tuple[list[str], list[str]] | None:
 
 
 def _fits(facts: ElfFacts, need_glibc: tuple[int, ...] | None, distro: dict[str, Any]) -> bool:
+    if "arches" in distro and facts.machine not in distro["arches"]:
+        return False  # no such port (e.g. riscv64 on RHEL, s390x on Amazon Linux), whatever the glibc
     if facts.min_kernel and "kernel" in distro and vkey(parse_version(facts.min_kernel)) > vkey(parse_version(distro["kernel"])):
         return False
     if facts.linkage != "dynamic":

@@ -328,3 +328,34 @@ def test_targets_table_is_consistent() -> None:
         releases = [targets[tid] for tid in family["releases"]]
         glibcs = [tuple(map(int, t["glibc"].split("."))) for t in releases]
         assert glibcs == sorted(glibcs), f"{family['name']} releases must be oldest first"
+
+
+@pytest.mark.parametrize("name", ["zig_riscv64", "zig_s390x", "aarch64_gcc", "zig_i386"])
+def test_distro_lines_leave_out_releases_without_the_architecture(fixture: Get, name: str) -> None:
+    """A riscv64 program whose glibc need is met by RHEL 8 still does not run there: RHEL has no riscv64 port."""
+    path = fixture(name)
+    t = truth(path)
+    machine = {("RISC-V", 64): "riscv64", ("IBM S/390", 64): "s390x", ("AArch64", 64): "aarch64", ("Intel 80386", 32): "i386"}
+    arch = machine[(t["machine"], t["class"])]
+    need = max(
+        (tuple(map(int, n[6:].split("."))) for names in t["version_needs"].values() for n in names if re.fullmatch(r"GLIBC_[\d.]+", n)),
+        default=(0,),
+    )
+    result = check(path)
+    for family in TARGETS["families"]:
+        for tid in family["releases"]:
+            data = TARGETS["targets"][tid]
+            fits = arch in data["arches"] and tuple(map(int, data["glibc"].split("."))) >= need
+            assert (data["display"] in (result.runs_on or [])) is fits, data["display"]
+    if arch == "riscv64":
+        assert "RHEL 8" in (result.not_on or []) and "Ubuntu 20.04" in (result.runs_on or [])
+    if arch == "s390x":
+        assert "Amazon Linux 2" in (result.not_on or []) and "RHEL 8" in (result.runs_on or [])
+
+
+def test_every_distro_names_its_architectures() -> None:
+    for family in TARGETS["families"]:
+        for tid in family["releases"]:
+            arches = TARGETS["targets"][tid]["arches"]
+            assert "x86_64" in arches and "aarch64" in arches, tid
+    assert "riscv64" not in TARGETS["targets"]["rhel9"]["arches"] and "riscv64" in TARGETS["targets"]["debian13"]["arches"]

@@ -167,3 +167,19 @@ def test_damaged_build_info_never_raises(fixture: Get, name: str) -> None:
         damaged[at + offset] = 0xFF
         info = go_info(raw, bytes(damaged))
         assert info is not None and info["version"] in (None, version)  # never garbage
+
+
+def test_text_report_says_what_go_and_libc_it_found(fixture: Get) -> None:
+    """`--verbose` text names the Go release and cgo setting (as `go version -m` prints them), says when the
+    build info was removed, and which libc a static file carries with the evidence."""
+    from checker.report import text
+
+    paths = [fixture(n) for n in ("go_cgo", "go_stripped_buildinfo", "gccgo_dynamic", "c_static_stripped", "musl_static")]
+    expected = go_version_m(paths[0])
+    rendered = text.render(check_paths([str(p) for p in paths], build_policy({}, {})), verbose=True)
+    blocks = {p.name: rendered.split(str(p), 1)[1].split("\n", 1)[1] for p in paths}
+    assert f"go: {expected['version']}, CGO_ENABLED={expected['build']['CGO_ENABLED']}, main {expected['path']}" in blocks["go_cgo"]
+    assert "go: Go program, build info removed (found by" in blocks["go_stripped_buildinfo"]
+    assert "go: gccgo program (NEEDED libgo" in blocks["gccgo_dynamic"]
+    assert "libc: static glibc (" in blocks["c_static_stripped"].split("PASS")[0]
+    assert "libc: static musl (" in blocks["musl_static"]

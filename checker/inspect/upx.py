@@ -18,9 +18,6 @@ import mmap
 import os
 import re
 import resource
-import shutil
-import subprocess
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -99,6 +96,8 @@ def _pack_header(data: bytes | mmap.mmap) -> dict[str, Any] | None:
 
 
 def find_upx() -> str | None:
+    import shutil  # here and below: only packed files need shutil, tempfile, subprocess (start-up time)
+
     return shutil.which("upx")
 
 
@@ -120,6 +119,8 @@ def inspect_packed(inspection: Inspection, data: bytes | mmap.mmap, path: str) -
 
 
 def _unpack_and_inspect(data: bytes | mmap.mmap, info: dict[str, Any]) -> tuple[Inspection | None, str | None]:
+    import tempfile
+
     from checker.inspect.elf_file import inspect_path  # the same inspect code as for any file
     from checker.inspect.raw import ElfParseError
 
@@ -157,6 +158,8 @@ def _limit_output() -> None:
 
 
 def _run_upx(upx: str, packed: str, unpacked: str) -> str | None:
+    import subprocess
+
     try:
         proc = subprocess.run(
             [upx, "-d", "-q", "-o", unpacked, packed],

@@ -2,24 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from checker.models import Report
-from checker.report import codequality, json_report, junit, markdown, sarif, text
 
 Renderer = Callable[[Report], str]
 
-FORMATS: dict[str, Renderer] = {
-    "text": text.render,
-    "json": json_report.render,
-    "markdown": markdown.render,
-    "codequality": codequality.render,
-    "junit": junit.render,
-    "sarif": sarif.render,
-}
+
+class _Formats(dict[str, Renderer]):
+    """Format name -> renderer; a built-in format's module is imported the first time it is asked for.
+
+    So a run that prints text never loads xml.etree (junit) or the SARIF code. Registering a
+    renderer (FORMATS["name"] = fn) works as with any dict.
+    """
+
+    def __getitem__(self, name: str) -> Renderer:
+        value = super().__getitem__(name)
+        if isinstance(value, str):
+            value = importlib.import_module(f"checker.report.{value}").render
+            super().__setitem__(name, value)
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self[name] if name in self else default  # noqa: SIM401 - self.get would recurse
+
+    def values(self) -> Iterator[Renderer]:  # type: ignore[override]
+        return (self[name] for name in self)
+
+    def items(self) -> Iterator[tuple[str, Renderer]]:  # type: ignore[override]
+        return ((name, self[name]) for name in self)
+
+
+FORMATS: dict[str, Renderer] = _Formats(
+    {
+        "text": "text",
+        "json": "json_report",
+        "markdown": "markdown",
+        "codequality": "codequality",
+        "junit": "junit",
+        "sarif": "sarif",
+    }  # type: ignore[dict-item]
+)
 
 
 def render(report: Report, fmt: str, *, color: bool = False) -> str:
     if fmt == "text":
+        from checker.report import text
+
         return text.render(report, color=color)
     return FORMATS[fmt](report)

@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="progress line on stderr (default: on a terminal, once a run takes over a second)",
     )
+    out.add_argument(
+        "--jobs",
+        metavar="N",
+        type=_jobs,
+        default=1,
+        help="worker processes that inspect files; 'auto' = one per CPU (default: 1); the report is the same",
+    )
     out.add_argument("-v", "--verbose", action="store_true", help="list every skipped file and every portability line")
     arc = p.add_argument_group("archives and packages (tar, zip, wheel, deb, rpm are checked member by member)")
     arc.add_argument(
@@ -107,6 +114,14 @@ def _size(text: str) -> int:
         return parse_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _jobs(text: str) -> int:
+    if text.strip() == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or 'auto', not {text!r}")
+    return int(text)
 
 
 def _depth(text: str) -> int:
@@ -180,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         policy = policy_from_args(args)
         outputs = parse_outputs(args.output)
-        options = RunOptions(fail_on=args.fail_on, allow_empty=args.allow_empty, archives=archive_limits(args))
+        options = RunOptions(fail_on=args.fail_on, allow_empty=args.allow_empty, archives=archive_limits(args), jobs=args.jobs)
         report = check_paths(args.paths, policy, options, progress=progress_for(sys.stderr, args.progress))
     except (PolicyError, NoInputError) as exc:
         print(f"static-check: error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ FAIL_ON = ("error", "warning", "never")
 _NOT_PROGRAMS = {"relocatable": "relocatable object", "core": "core dump", "debug-only": "separate debug info"}
 
 Progress = Callable[[int, int, str], None]
+_MAX_CHUNK = 32  # candidates per task for worker processes: small enough to balance big and small files
 
 
 class NoInputError(Exception):
@@ -29,20 +30,53 @@ class RunOptions:
     fail_on: str = "error"
     allow_empty: bool = False
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)  # how deep/much to read inside tar/zip/wheel/deb/rpm files
+    jobs: int = 1  # worker processes that inspect files (1: all in this process)
 
 
 def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOptions(), progress: Progress | None = None) -> Report:
     candidates = discover(patterns)
     if not candidates and not options.allow_empty:
         raise NoInputError(f"no files matched: {' '.join(patterns)}")
-    results: list[FileResult] = []
-    for i, cand in enumerate(candidates):
-        if progress:
-            progress(i, len(candidates), cand.path)
-        results.extend(check_target(cand, policy, options))
+    if options.jobs > 1 and len(candidates) > 1:
+        results = _check_in_workers(candidates, policy, options, progress)
+    else:
+        results = []
+        for i, cand in enumerate(candidates):
+            if progress:
+                progress(i, len(candidates), cand.path)
+            results.extend(check_target(cand, policy, options))
     if progress:
         progress(len(candidates), len(candidates), "")
     return build_report(results, policy, patterns)
+
+
+def _check_in_workers(candidates: list[Candidate], policy: Policy, options: RunOptions, progress: Progress | None) -> list[FileResult]:
+    """check_target over worker processes (not threads: inspectors start child processes, e.g. upx).
+
+    Candidates go out in small consecutive chunks and results are collected chunk by chunk in
+    submission order, so the report is the same, in the same order, as with one process.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(1, min(_MAX_CHUNK, len(candidates) // (options.jobs * 8)))
+    chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
+    results: list[FileResult] = []
+    done = 0
+    with ProcessPoolExecutor(max_workers=min(options.jobs, len(chunks))) as pool:
+        futures = [pool.submit(_check_chunk, chunk, policy, options) for chunk in chunks]
+        for chunk, future in zip(chunks, futures, strict=True):
+            if progress:
+                progress(done, len(candidates), chunk[0].path)
+            try:
+                results.extend(future.result())
+            except Exception:  # a worker died (killed, out of memory): check its files here instead
+                results.extend(_check_chunk(chunk, policy, options))
+            done += len(chunk)
+    return results
+
+
+def _check_chunk(chunk: list[Candidate], policy: Policy, options: RunOptions) -> list[FileResult]:
+    return [result for cand in chunk for result in check_target(cand, policy, options)]
 
 
 def check_target(cand: Candidate, policy: Policy, options: RunOptions) -> list[FileResult]:

@@ -142,6 +142,11 @@ def run_lists(lists: dict[str, list[str]], args: argparse.Namespace, work: Path)
             "scanelf": lambda lf=list_file: timed(["scanelf", "-n", "-i", "-f", str(lf)]),
             "static-check": lambda fs=files, jo=json_out: _timed_to([*sc, "--format", "json", "--no-progress", *fs], jo),
         }
+        if args.jobs > 1:  # the same report from worker processes (written aside: the facts check reads the one above)
+            jobs_out = work / f"{label}.jobs.json"
+            tools[f"static-check -j{args.jobs}"] = lambda fs=files, jo=jobs_out: _timed_to(
+                [*sc, "--format", "json", "--no-progress", "--jobs", str(args.jobs), *fs], jo
+            )
         if not shutil.which("scanelf"):
             del tools["scanelf"]
         samples: dict[str, list[tuple[float, int]]] = {t: [] for t in tools}
@@ -281,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--large", type=int, default=12, help="how many of the largest .so files go into the large list")
     p.add_argument("--embed-mb", type=int, default=120, help="size of the data embedded in the generated Go program")
     p.add_argument("--single-runs", type=int, default=11, help="runs of static-check on one small binary")
+    p.add_argument("--jobs", type=int, default=2, help="also time static-check --jobs N (default 2; 1 = no such row)")
     p.add_argument("--static-check", help="command to run (default: this checkout, python -m checker)")
     p.add_argument("--work", help="work directory (default: a fresh one under /tmp, kept)")
     p.add_argument("--no-check", action="store_true", help="skip comparing the facts with readelf")
@@ -297,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
 
     results = run_lists({"tree": tree, "large": large}, args, work)
     results["readers"] = readers_alone(work / "tree.list")
+    if args.jobs > 1:
+        results["jobs_same_report"] = {
+            label: (work / f"{label}.jobs.json").read_bytes() == (work / f"{label}.json").read_bytes() for label in ("tree", "large")
+        }
     results["single"] = single_file(args, "/usr/bin/true" if os.path.exists("/usr/bin/true") else tree[0])
     if not args.no_check:
         results["facts"] = {
@@ -318,10 +328,10 @@ def print_summary(results: dict[str, Any], large: list[str]) -> None:
         base = t["readelf loop"]["median_s"]
         scan = t.get("scanelf", {}).get("median_s")
         print(f"\n{label}: {r['files']} files, {r['bytes'] / 2**20:.0f} MiB")
-        print(f"  {'tool':<14}{'median s':>10}{'vs readelf':>12}{'vs scanelf':>12}{'peak RSS MiB':>14}")
+        print(f"  {'tool':<18}{'median s':>10}{'vs readelf':>12}{'vs scanelf':>12}{'peak RSS MiB':>14}")
         for name, v in t.items():
             vs_scan = f"{v['median_s'] / scan:.1f}x" if scan else "-"
-            print(f"  {name:<14}{v['median_s']:>10.3f}{v['median_s'] / base:>12.3f}{vs_scan:>12}{v['peak_rss_kib'] / 1024:>14.1f}")
+            print(f"  {name:<18}{v['median_s']:>10.3f}{v['median_s'] / base:>12.3f}{vs_scan:>12}{v['peak_rss_kib'] / 1024:>14.1f}")
     rd, tree_scan = results["readers"], results["tree"]["tools"].get("scanelf", {}).get("median_s")
     print(
         f"\nreaders alone on the tree, in one process: fast {rd['fast_reader_s']:.3f} s, pyelftools reference "
@@ -333,6 +343,8 @@ def print_summary(results: dict[str, Any], large: list[str]) -> None:
         f"bare `python -c pass` {s['python_startup_median_s'] * 1000:.0f} ms; "
         f"heavy modules imported: {s['heavy_modules_imported'] or 'none'}"
     )
+    if "jobs_same_report" in results:
+        print(f"--jobs report byte-identical to one process: {results['jobs_same_report']}")
     for label, f in results.get("facts", {}).items():
         print(
             f"facts vs readelf ({label}): {f['compared']} files, {f['versioned_symbols']} versioned symbols compared, "

@@ -74,6 +74,7 @@ class Inputs:
     sarif: str
     working_directory: str
     report: str
+    matrix: str = ""  # `${{ toJson(matrix) }}` from action.yml; "null" outside a matrix
 
     @classmethod
     def read(cls, env: Mapping[str, str]) -> Inputs:
@@ -94,11 +95,21 @@ class Inputs:
             sarif=get_input(env, "sarif"),
             working_directory=get_input(env, "working-directory") or ".",
             report=get_input(env, "report"),
+            matrix=get_input(env, "matrix"),
         )
 
     def input_set(self) -> str:
         """Short stable digest of what this step checks, so matrix legs get separate comments."""
-        data = json.dumps([self.binaries, sorted(self.policy.items()), self.config, self.working_directory])
+        parts: list[Any] = [self.binaries, sorted(self.policy.items()), self.config, self.working_directory]
+        # The job id is the same for every matrix leg: its values keep legs with equal inputs apart.
+        # Outside a matrix the value is "null", and the digest stays what it was without it.
+        try:
+            matrix = json.loads(self.matrix) if self.matrix else None
+        except ValueError:
+            matrix = self.matrix
+        if matrix:
+            parts.append(matrix)
+        data = json.dumps(parts, sort_keys=True)
         return hashlib.sha256(data.encode()).hexdigest()[:8]
 
 

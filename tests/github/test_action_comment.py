@@ -92,6 +92,19 @@ def test_default_key_differs_per_input_set(action: Action, api, failing):
     assert len(ours(api)) == 2
 
 
+def test_matrix_legs_with_the_same_inputs_keep_separate_comments(action: Action, api, failing):
+    # action.yml passes `${{ toJson(matrix) }}` as the matrix input; two legs that differ only in
+    # runs-on or compiler must not overwrite each other's comment.
+    legs = ['{\n  "os": "ubuntu-22.04"\n}', '{\n  "os": "ubuntu-24.04"\n}']
+    for leg in (*legs, legs[0]):
+        action.run(binaries="dist/*", target="centos7", matrix=leg)
+    assert len(ours(api)) == 2
+    # Outside a matrix the context is null: the key is the one a run without the input gets.
+    action.run(binaries="dist/*", target="rhel8", matrix="null")
+    action.run(binaries="dist/*", target="rhel8")
+    assert len(ours(api)) == 3
+
+
 def test_on_failure_comment_is_updated_when_the_run_passes(action: Action, api, failing):
     action.run(binaries="dist/*", target="centos7", comment="on-failure", comment_key="k")
     assert "FAIL" in ours(api)[0]["body"]

@@ -25,7 +25,7 @@ def file_section(r: FileResult) -> list[str]:
     cell = markdown.cell
     lines = [f"#### {_ICON[r.status]} `{cell(r.path)}`: {r.status.upper()}", "", "| | |", "|---|---|"]
     if r.elf is None:
-        lines.append(f"| Reason | {cell(r.reason or '')} |")
+        lines.append(f"| {'Contents' if 'archive' in r.extra else 'Reason'} | {cell(r.reason or '')} |")
         return [*lines, ""]
     e = r.elf
     lines.append(f"| Linkage | {cell(' '.join(p for p in (e.linkage or e.type, e.libc, e.machine) if p))} |")

@@ -345,3 +345,22 @@ def test_unwritable_sarif_path_is_one_error_naming_the_input(action: Action, api
     assert len(errors) == 1 and "cannot write the SARIF file (input sarif: blocker/out.sarif)" in errors[0]
     assert run.outputs["verdict"] == "fail"  # the outputs are still set
     assert (action.workspace / ".static-check/report.json").is_file()
+
+
+def test_release_archive_members_in_summary_annotations_and_comment(action: Action, api, fixture):
+    import tarfile
+
+    tarball = action.workspace / "dist" / "app_1.2_linux_amd64.tar.gz"
+    tarball.parent.mkdir(parents=True)
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(fixture("c_dynamic"), "app_1.2/bin/app")
+        tar.add(fixture("c_static"), "app_1.2/bin/tool")
+    run = action.run(binaries="dist/*", target="centos7")
+    member = "dist/app_1.2_linux_amd64.tar.gz!app_1.2/bin/app"
+    assert run.returncode == 1 and run.outputs["verdict"] == "fail"
+    assert run.outputs["max-glibc-found"] == highest_glibc(fixture("c_dynamic"))
+    assert f"#### ❌ `{member}`: FAIL" in run.summary
+    assert "#### ✅ `dist/app_1.2_linux_amd64.tar.gz!app_1.2/bin/tool`: PASS" in run.summary
+    assert "| Contents | tar.gz archive: 2 ELF files checked (1 failed)" in run.summary
+    assert [a.split("::")[1] for a in run.annotations] == [f"error title=static-check glibc-version%3A {member}"]
+    assert f"`{member}`" in ours(api)[0]["body"]

@@ -202,13 +202,20 @@ def _comment_failure(exc: Exception, ctx: Context) -> str:
     text = str(exc)
     status = getattr(exc, "status", None)
     if status == 403 and "rate limit" not in text.lower():
-        why = (
-            "the token cannot write comments. Give the job `permissions: pull-requests: write`. "
-            "Pull requests from forks only get a read-only token: use the two-workflow pattern "
-            "(upload the JSON report as an artifact, comment from a `workflow_run` job with the `report` input)."
+        pattern = (
+            "use the two-workflow pattern (upload the JSON report as an artifact, comment from a `workflow_run` job "
+            "with the `report` input)."
         )
         if ctx.is_fork():
-            why = "this pull request comes from a fork, so the token is read-only. " + why.split(". ", 1)[1]
+            why = (
+                "this pull request comes from a fork, whose token is read-only whatever the job's "
+                f"`permissions: pull-requests: write` says. To comment on fork pull requests, {pattern}"
+            )
+        else:
+            why = (
+                "the token cannot write comments. Give the job `permissions: pull-requests: write`; "
+                f"for pull requests from forks, {pattern}"
+            )
         return f"{text}. Could not comment: {why} The verdict, annotations and job summary are unaffected."
     return f"{text}. Could not comment; the verdict, annotations and job summary are unaffected."
 

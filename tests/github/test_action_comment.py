@@ -144,10 +144,19 @@ def test_fork_read_only_token_warns_and_keeps_the_verdict(action: Action, api, f
     warning = next(a for a in run.annotations if a.startswith("::warning"))
     assert "403 Resource not accessible by integration" in warning
     assert "fork" in warning and "pull-requests: write" in warning and "workflow_run" in warning
+    assert "read-only whatever the job's `permissions: pull-requests: write` says" in warning  # no futile advice
     assert any(a.startswith("::error") for a in run.annotations)
     assert "#### ❌ `dist/app`" in run.summary
     assert api.comments_on(REPO, PR) == []
     assert READ_ONLY not in run.all_text()
+
+
+def test_same_repo_read_only_token_asks_for_the_permission(action: Action, api, failing):
+    run = action.run(token=READ_ONLY, binaries="dist/*", target="centos7")
+    assert run.returncode == 1
+    warning = next(a for a in run.annotations if a.startswith("::warning"))
+    assert "the token cannot write comments. Give the job `permissions: pull-requests: write`" in warning
+    assert api.comments_on(REPO, PR) == []
 
 
 def test_transient_502_and_secondary_rate_limit_are_retried(action: Action, api, failing):

@@ -174,6 +174,7 @@ def list_targets() -> str:
     rows = []
     for tid, t in load("targets.json")["targets"].items():
         limits = ", ".join(f"{k} {t[k]}" for k in ("glibc", "GLIBCXX", "CXXABI", "kernel") if k in t)
+        limits += f"; arch {','.join(t['arches'])}" if "arches" in t else ""
         rows.append(f"{tid:<16} {t['display']:<20} {t['libc']:<6} {limits}")
     return "\n".join(rows) + "\n"
 

@@ -193,7 +193,7 @@ def check_arch(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Fin
         finding(
             "arch-not-allowed",
             f"built for {facts.machine}, allowed: {', '.join(rules.arch)}",
-            "build for the intended GOARCH/target triple, or add the architecture to arch",
+            "build for one of the allowed architectures (GOARCH, or the compiler's target triple); to accept this one, list it in arch",
             machine=facts.machine,
         )
     ]

@@ -108,6 +108,8 @@ def target_settings(name: str) -> dict[str, Any]:
         settings["max-version"] = versions
     if "kernel" in data:
         settings["min-kernel"] = data["kernel"]
+    if "arches" in data:  # a riscv64 file cannot pass for RHEL 9 just because riscv64's first glibc is old enough
+        settings["arch"] = data["arches"]
     return settings
 
 

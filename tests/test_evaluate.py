@@ -359,3 +359,29 @@ def test_every_distro_names_its_architectures() -> None:
             arches = TARGETS["targets"][tid]["arches"]
             assert "x86_64" in arches and "aarch64" in arches, tid
     assert "riscv64" not in TARGETS["targets"]["rhel9"]["arches"] and "riscv64" in TARGETS["targets"]["debian13"]["arches"]
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "status"),
+    [
+        ("zig_riscv64", "centos7", "fail"),  # no riscv64 port: the arch's glibc baseline must not turn this into a pass
+        ("zig_riscv64", "rhel9", "fail"),
+        ("zig_riscv64", "ubuntu20.04", "pass"),
+        ("zig_s390x", "al2023", "fail"),
+        ("zig_s390x", "rhel8", "pass"),
+        ("aarch64_gcc", "al2023", "pass"),
+    ],
+)
+def test_target_preset_knows_its_architectures(fixture: Get, name: str, target: str, status: str) -> None:
+    path = fixture(name)
+    machine = {"RISC-V": "riscv64", "IBM S/390": "s390x", "AArch64": "aarch64"}[truth(path)["machine"]]
+    result = check(path, target=target)
+    assert result.status == status
+    rules = [f.rule for f in result.findings]
+    assert ("arch-not-allowed" in rules) is (machine not in TARGETS["targets"][target]["arches"])
+    if status == "fail":
+        assert result.findings[0].message.startswith(f"built for {machine}, allowed: x86_64")
+
+
+def test_explicit_arch_overrides_the_target_preset(fixture: Get) -> None:
+    assert check(fixture("zig_riscv64"), target="centos7", arch="riscv64").status == "pass"

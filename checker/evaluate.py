@@ -410,8 +410,28 @@ def distro_support(facts: ElfFacts) -> tuple[list[str], list[str]] | None:
     """(runs on, not on) display names over the known distros, or None when not applicable."""
     if facts.linkage is None or unidentified(facts):
         return None
-    targets: dict[str, dict[str, Any]] = load("targets.json")["targets"]
     need_glibc = effective_glibc(facts)
+    # The answer depends only on these facts; files of one tree share a handful of combinations.
+    key = (
+        facts.linkage,
+        facts.libc,
+        facts.machine,
+        facts.min_kernel,
+        need_glibc,
+        facts.max_versions.get("GLIBCXX"),
+        facts.max_versions.get("CXXABI"),
+    )
+    cached = _SUPPORT_CACHE.get(key)
+    if cached is None:
+        cached = _SUPPORT_CACHE[key] = _distro_support(facts, need_glibc)
+    return list(cached[0]), list(cached[1])
+
+
+_SUPPORT_CACHE: dict[tuple[Any, ...], tuple[list[str], list[str]]] = {}
+
+
+def _distro_support(facts: ElfFacts, need_glibc: tuple[int, ...] | None) -> tuple[list[str], list[str]]:
+    targets: dict[str, dict[str, Any]] = load("targets.json")["targets"]
     runs, not_on = [], []
     for family in load("targets.json")["families"]:
         for tid in family["releases"]:
@@ -442,6 +462,17 @@ def _fits(facts: ElfFacts, need_glibc: tuple[int, ...] | None, distro: dict[str,
 
 def compact_support(runs: list[str], not_on: list[str]) -> str:
     """'runs on: Debian 12+, RHEL 9+; not on: CentOS 7, RHEL 8, Debian 11'."""
+    key = (tuple(runs), tuple(not_on))
+    text = _COMPACT_CACHE.get(key)
+    if text is None:
+        text = _COMPACT_CACHE[key] = _compact_support(runs, not_on)
+    return text
+
+
+_COMPACT_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+
+
+def _compact_support(runs: list[str], not_on: list[str]) -> str:
     data = load("targets.json")
     targets = data["targets"]
     run_set = set(runs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
@@ -17,6 +18,11 @@ def _copy(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: list(v) if isinstance(v, list) else v for k, v in value.items()}
     return value
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))  # dataclasses.fields() is slow enough to show in big reports
 
 
 @dataclass
@@ -47,7 +53,7 @@ class ElfFacts:
     def to_dict(self) -> dict[str, Any]:
         # Same result as asdict() (fields are str/int/bool, lists of str, dicts of str or of
         # lists of str) without its generic deep copy, which dominated large JSON reports.
-        data = {f.name: _copy(getattr(self, f.name)) for f in fields(self)}
+        data = {name: _copy(getattr(self, name)) for name in _field_names(type(self))}
         return {"class": data.pop("elf_class"), **data}
 
 

@@ -146,6 +146,18 @@ _KNOWN_KEYS = {
 }
 
 
+def _machine(name: str, where: str) -> str:
+    """A machine name as inspect reports it; other common spellings (amd64, arm64) are accepted,
+    and a name no ELF file can have is an error rather than a failure of every file."""
+    table = load("machines.json")
+    lowered = name.strip().lower()
+    machine = table["arch_aliases"].get(lowered, lowered)
+    known = set(table["machines"].values()) | set(table["by_class_and_endianness"].values())
+    if machine not in known and not machine.startswith("unknown("):
+        raise PolicyError(f"{where}: arch {name!r} is not a machine name; known: {', '.join(sorted(known))} (or amd64, arm64, ...)")
+    return machine
+
+
 def _apply(rules: Rules, settings: dict[str, Any], where: str) -> Rules:
     changes: dict[str, Any] = {}
     for key, value in settings.items():
@@ -168,7 +180,7 @@ def _apply(rules: Rules, settings: dict[str, Any], where: str) -> Rules:
         elif key == "allowed-needed":
             changes["allowed_needed"] = tuple(_as_list(value))
         elif key == "arch":
-            changes["arch"] = tuple(a.lower() for a in _as_list(value)) or None
+            changes["arch"] = tuple(_machine(a, where) for a in _as_list(value)) or None
         elif key == "libc":
             if value not in ("glibc", "musl", "any"):
                 raise PolicyError(f"{where}: libc must be glibc, musl or any, not {value!r}")

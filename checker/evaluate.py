@@ -207,7 +207,13 @@ def check_libc(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Fin
     else:
         hint = "build against glibc, or link statically with musl so no musl loader is needed"
     return [
-        finding("libc-mismatch", f"dynamically linked against {facts.libc}, but the target provides {rules.libc}", hint, libc=facts.libc)
+        finding(
+            "libc-mismatch",
+            f"dynamically linked against {facts.libc}{f' (interpreter {facts.interpreter})' if facts.interpreter else ''}, "
+            f"but the target provides {rules.libc}",
+            hint,
+            libc=facts.libc,
+        )
     ]
 
 

@@ -198,6 +198,12 @@ def _apply(rules: Rules, settings: dict[str, Any], where: str) -> Rules:
             changes["severity"] = sev
     if "max_versions" in changes:
         changes["max_versions"] = dict(sorted(changes["max_versions"].items()))
+    # A glibc limit says the targets run glibc: a musl-linked program would find no loader there.
+    # An explicit libc setting (any included) in the same layer wins.
+    versions = _as_map(settings["max-version"], "max-version") if settings.get("max-version") is not None else {}
+    glibc_limit = settings.get("max-glibc") is not None or any(ns.lower() == "glibc" for ns in versions)
+    if glibc_limit and "libc" not in settings and rules.libc is None:
+        changes["libc"] = "glibc"
     return replace(rules, **changes)
 
 

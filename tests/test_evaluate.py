@@ -385,3 +385,16 @@ def test_target_preset_knows_its_architectures(fixture: Get, name: str, target: 
 
 def test_explicit_arch_overrides_the_target_preset(fixture: Get) -> None:
     assert check(fixture("zig_riscv64"), target="centos7", arch="riscv64").status == "pass"
+
+
+def test_glibc_limit_fails_a_musl_dynamic_program(fixture: Get) -> None:
+    """--max-glibc says the targets are glibc systems; they have no musl loader, so a musl-linked program
+    with no GLIBC_ needs at all must not pass it. Static musl runs anywhere and still passes."""
+    path = fixture("musl_dynamic")
+    t = truth(path)
+    assert t["interpreter"].startswith("/lib/ld-musl-") and not any(n.startswith("GLIBC_") for v in t["version_needs"].values() for n in v)
+    result = check(path, max_glibc="2.17")
+    assert rules_of(result) == ["libc-mismatch"] and result.status == "fail"
+    assert t["interpreter"] in result.findings[0].message and "glibc" in result.findings[0].message
+    assert check(fixture("musl_static"), max_glibc="2.17").status == "pass"
+    assert check(path, max_glibc="2.17", libc="any").status == "pass"  # an explicit choice wins

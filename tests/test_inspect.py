@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import struct
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from checker.inspect.elf_file import inspect_path
+from checker.inspect.fast_reader import read_raw_fast
+from checker.inspect.pyelf_reader import read_raw
 from checker.models import ElfFacts
-from tests.elf_edit import Elf
+from tests.elf_edit import SHDR, Elf
 from tests.fixtures.build import NAMES
 from tests.readelf_truth import readelf, truth
 
@@ -241,6 +244,42 @@ def test_separate_debug_file(fixture: Get, tmp_path: Path) -> None:
     f = facts_of(debug)
     assert (f.type, f.linkage) == ("debug-only", None)
     assert f.machine == "x86_64"
+
+
+def test_program_whose_sections_claim_debug_only_is_still_judged(fixture: Get, tmp_path: Path) -> None:
+    """Section headers do not matter to the loader: marking every allocated section NOBITS makes a runnable
+    program look like objcopy --only-keep-debug output. Its code segment still has file bytes, so it is a
+    program, judged as one, never skipped."""
+    original = fixture("c_dynamic")
+    elf = Elf(bytearray(original.read_bytes()))
+    for index, name in enumerate(elf.section_names()):
+        base = elf.section_base(index)
+        flags = struct.unpack_from(elf.order + ("Q" if elf.is64 else "I"), elf.data, base + 8)[0]
+        if name and flags & 2 and elf.get(SHDR, base, "sh_type") != 7:  # SHF_ALLOC, not SHT_NOTE
+            elf.put(SHDR, base, "sh_type", 8)  # SHT_NOBITS
+    disguised = tmp_path / "app"
+    disguised.write_bytes(bytes(elf.data))
+    t, want = truth(disguised), truth(original)
+    assert not any(stype not in ("NOBITS", "NOTE", "NULL") for name, stype in _alloc_sections(disguised))
+    assert t["interpreter"] == want["interpreter"]  # program headers, and so the loader's view, are unchanged
+    assert t["needed"] == []  # readelf -d goes by sections and is fooled; the loader follows PT_DYNAMIC
+    f = facts_of(disguised)
+    assert f.type != "debug-only" and f.linkage == "dynamic"
+    assert f.interpreter == want["interpreter"] and f.needed == want["needed"]
+    assert {k: sorted(v) for k, v in f.version_needs.items()} == want["version_needs"]
+    assert f.symbols == want["version_bound"]
+    with disguised.open("rb") as fh:  # the reference reader sees it the same way
+        assert read_raw(fh) == read_raw_fast(disguised.read_bytes())
+
+
+def _alloc_sections(path: Path) -> list[tuple[str, str]]:
+    """(name, type) of allocated sections, from readelf -S."""
+    rows = []
+    for line in readelf(path, "-S").splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S*A\S*)\s", line)
+        if m:
+            rows.append((m[1], m[2]))
+    return rows
 
 
 def test_stripped_vs_not(fixture: Get) -> None:

@@ -26,6 +26,7 @@ Buffer = Union[bytes, mmap.mmap]  # noqa: UP007 - a runtime alias
 SHT_SYMTAB, SHT_STRTAB, SHT_DYNAMIC, SHT_NOTE, SHT_NOBITS, SHT_DYNSYM = 2, 3, 6, 7, 8, 11
 SHT_GNU_VERNEED, SHT_GNU_VERSYM = 0x6FFFFFFE, 0x6FFFFFFF
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE = 1, 2, 3, 4
+PF_X = 1
 DT_NULL, DT_NEEDED, DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ = 0, 1, 4, 5, 6, 10
 DT_SONAME, DT_RPATH, DT_RUNPATH, DT_FLAGS = 14, 15, 29, 30
 DT_GNU_HASH, DT_VERSYM, DT_FLAGS_1, DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFEF5, 0x6FFFFFF0, 0x6FFFFFFB, 0x6FFFFFFE, 0x6FFFFFFF
@@ -109,6 +110,7 @@ class _Phdr(NamedTuple):
     p_offset: int
     p_vaddr: int
     p_filesz: int
+    p_flags: int = 0
 
 
 class _Shdr(NamedTuple):
@@ -184,6 +186,8 @@ class _Reader:
         )
         if self.shdrs:
             self._read_sections(raw)
+        if raw.debug_only and any(ph.p_type == PT_LOAD and ph.p_flags & PF_X and ph.p_filesz for ph in self.phdrs):
+            raw.debug_only = False  # code in the file: a program whose section headers lie, not a debug file
         dyn_segment = None
         for ph in self.phdrs:
             if ph.p_type == PT_LOAD:
@@ -201,7 +205,8 @@ class _Reader:
                 raw.abi_tag = self._abi_tag(ph.p_offset, ph.p_filesz)
         if raw.debug_only:
             return raw
-        if self.shdrs:
+        # The loader reads PT_DYNAMIC, not sections: follow it when the section headers show no dynamic section.
+        if self.shdrs and (dyn_segment is None or self._first_section(SHT_DYNAMIC) is not None):
             self._read_dynamic_from_sections(raw)
             self._read_versions_from_sections(raw)
         elif dyn_segment is not None:
@@ -243,9 +248,9 @@ class _Reader:
         self._need(phoff, phnum * size, "program header table")
         rows = self.lay.phdr.iter_unpack(self.data[phoff : phoff + phnum * size])
         if self.elf64:
-            self.phdrs = [_Phdr(f[0], f[2], f[3], f[5]) for f in rows]
+            self.phdrs = [_Phdr(f[0], f[2], f[3], f[5], f[1]) for f in rows]
         else:
-            self.phdrs = [_Phdr(f[0], f[1], f[2], f[4]) for f in rows]
+            self.phdrs = [_Phdr(f[0], f[1], f[2], f[4], f[6]) for f in rows]
 
     # -- sections, notes, interpreter ------------------------------------------------------
 

@@ -19,6 +19,7 @@ from checker.inspect.raw import ElfParseError, RawElf
 _ET = {"ET_NONE": 0, "ET_REL": 1, "ET_EXEC": 2, "ET_DYN": 3, "ET_CORE": 4}
 _VER_NDX_MASK = 0x7FFF
 _SHF_ALLOC = 0x2
+_PF_X = 0x1
 _NT_GNU_ABI_TAG = 1
 # Guards against hostile tables: far beyond anything a real linker writes.
 _MAX_VERNEED_ENTRIES = 65536
@@ -74,6 +75,8 @@ def _read(elf: ELFFile, layout: Layout) -> RawElf:
     )
     if layout.sections:
         _read_sections(elf, layout, raw)
+    if raw.debug_only and any(seg["p_type"] == "PT_LOAD" and seg["p_flags"] & _PF_X and seg["p_filesz"] for seg in layout.segments):
+        raw.debug_only = False  # code in the file: a program whose section headers lie, not a debug file
     dyn_segment = None
     for seg in layout.segments:
         ptype = seg["p_type"]
@@ -92,7 +95,8 @@ def _read(elf: ELFFile, layout: Layout) -> RawElf:
             raw.abi_tag = _abi_tag(elf, seg["p_offset"], seg["p_filesz"], layout.size)
     if raw.debug_only:
         return raw
-    if layout.sections:
+    # The loader reads PT_DYNAMIC, not sections: follow it when the section headers show no dynamic section.
+    if layout.sections and (dyn_segment is None or _section_of_type(layout, "SHT_DYNAMIC") is not None):
         _read_dynamic_from_sections(elf, layout, raw)
         _read_versions_from_sections(elf, layout, raw)
     elif dyn_segment is not None:

@@ -359,6 +359,8 @@ def test_every_distro_names_its_architectures() -> None:
             arches = TARGETS["targets"][tid]["arches"]
             assert "x86_64" in arches and "aarch64" in arches, tid
     assert "riscv64" not in TARGETS["targets"]["rhel9"]["arches"] and "riscv64" in TARGETS["targets"]["debian13"]["arches"]
+    for tid in TARGETS["targets"]:  # every preset's arches are machine names the policy accepts
+        build_policy({}, {"target": tid})
 
 
 @pytest.mark.parametrize(

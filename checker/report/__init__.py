@@ -25,14 +25,21 @@ class _Formats(dict[str, Renderer]):
             super().__setitem__(name, value)
         return value
 
+    def __iter__(self) -> Iterator[str]:
+        # Overriding __iter__ makes dict(FORMATS) and {**FORMATS} go through __getitem__ (real renderers).
+        return super().__iter__()
+
+    def copy(self) -> dict[str, Renderer]:  # type: ignore[override]
+        return dict(self.items())
+
     def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
         return self[name] if name in self else default  # noqa: SIM401 - self.get would recurse
 
-    def values(self) -> Iterator[Renderer]:  # type: ignore[override]
-        return (self[name] for name in self)
+    def values(self) -> list[Renderer]:  # type: ignore[override]
+        return [self[name] for name in self]
 
-    def items(self) -> Iterator[tuple[str, Renderer]]:  # type: ignore[override]
-        return ((name, self[name]) for name in self)
+    def items(self) -> list[tuple[str, Renderer]]:  # type: ignore[override]
+        return [(name, self[name]) for name in self]
 
 
 FORMATS: dict[str, Renderer] = _Formats(

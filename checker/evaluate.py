@@ -351,7 +351,14 @@ def check_go_cgo(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
                 tags=go.get("tags", []),
             )
         ]
-    how = "tags " + ",".join(go["tags"]) if go.get("tags") else f"ldflags {go['ldflags']}" if go.get("ldflags") else "its build settings"
+    if go.get("tags"):
+        how = "tags " + ",".join(go["tags"])
+    elif go.get("ldflags"):
+        how = f"ldflags {go['ldflags']}"
+    elif (go.get("build") or {}).get("-trimpath") == "true":
+        how = "a link mode its build info does not show: -trimpath leaves -ldflags out"  # Go omits them with -trimpath
+    else:
+        how = "its build settings"
     f = finding(
         "go-cgo",
         f"{version} program built with CGO_ENABLED=1 is nevertheless {facts.linkage} (via {how})",

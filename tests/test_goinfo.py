@@ -129,11 +129,13 @@ def test_dynamic_cgo_binary_gets_the_cgo_hint(fixture: Get) -> None:
     assert by_rule["glibc-version"].hint.startswith(GO_CGO_HINT)  # Go-aware instead of the C advice
 
 
-@pytest.mark.parametrize("name, how", [("go_netgo", "tags netgo,osusergo"), ("go_cgo_static", "its build settings")])
+@pytest.mark.parametrize("name, how", [("go_netgo", "tags netgo,osusergo"), ("go_cgo_static", "-trimpath leaves -ldflags out")])
 def test_cgo_binary_that_is_static_is_reported_as_such(fixture: Get, name: str, how: str) -> None:
     path = fixture(name)
     t = truth(path)
     assert t["interpreter"] is None and t["needed"] == []
+    build = go_version_m(path)["build"]
+    assert ("-tags" not in build and "-ldflags" not in build and build.get("-trimpath") == "true") is (name == "go_cgo_static")
     result = check_paths([str(path)], build_policy({}, {"require-static": True})).files[0]
     (cgo,) = [f for f in result.findings if f.rule == "go-cgo"]
     assert cgo.severity == "info"

@@ -83,14 +83,14 @@ def check_versions(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list
         top = needs[0][0]
         required = version_text(_IMPLIED_GLIBC.get(top) or parse_version_name(top).version)  # type: ignore[union-attr]
         if namespace == "GLIBC":
-            arch = _zig_arch(facts.machine)
+            zig = zig_glibc_target(facts.machine)
+            cross = f"cross-compile with `zig cc -target {zig}.{version_text(limit)}`, " if zig else ""
             hint = (
                 f"built against glibc {required} or newer; rebuild in an older image (e.g. manylinux2014 or a "
-                f"distro with glibc {version_text(limit)}), cross-compile with "
-                f"`zig cc -target {arch}-linux-gnu.{version_text(limit)}`, or link statically with musl"
+                f"distro with glibc {version_text(limit)}), {cross}or link statically with musl"
             )
             if _is_gc_go(extra):
-                hint = f"{GO_CGO_HINT}; or keep cgo with CC='zig cc -target {arch}-linux-gnu.{version_text(limit)}'"
+                hint = GO_CGO_HINT + (f"; or keep cgo with CC='zig cc -target {zig}.{version_text(limit)}'" if zig else "")
             out.append(
                 finding(
                     "glibc-version",
@@ -129,8 +129,10 @@ def _namespace_hint(namespace: str, limit: str) -> str:
     return f"needs a newer {namespace} library than {limit}; build against the oldest version you support or bundle it"
 
 
-def _zig_arch(machine: str) -> str:
-    return {"i386": "x86", "ppc64le": "powerpc64le", "ppc64": "powerpc64", "arm": "arm"}.get(machine, machine)
+def zig_glibc_target(machine: str) -> str | None:
+    """zig's glibc triple for a machine (i386 -> x86-linux-gnu, arm -> arm-linux-gnueabihf), if zig has one."""
+    target: str | None = load("machines.json").get("zig_glibc_target", {}).get(machine)
+    return target
 
 
 def check_private(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:

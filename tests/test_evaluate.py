@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -400,3 +402,21 @@ def test_glibc_limit_fails_a_musl_dynamic_program(fixture: Get) -> None:
     assert t["interpreter"] in result.findings[0].message and "glibc" in result.findings[0].message
     assert check(fixture("musl_static"), max_glibc="2.17").status == "pass"
     assert check(path, max_glibc="2.17", libc="any").status == "pass"  # an explicit choice wins
+
+
+def test_zig_targets_in_hints_are_ones_zig_knows() -> None:
+    """Every triple a glibc-version hint suggests is in `zig targets`' libc list (zig itself is the oracle)."""
+    proc = subprocess.run([sys.executable, "-m", "ziglang", "targets"], capture_output=True, text=True, check=False, timeout=120)
+    if proc.returncode != 0:
+        pytest.skip("zig (PyPI ziglang) is not installed")
+    libc_block = proc.stdout.split(".libc = .{", 1)[1].split("}", 1)[0]
+    known = set(re.findall(r'"([^"]+)"', libc_block))
+    table = json.loads((DATA_DIR / "machines.json").read_text())["zig_glibc_target"]
+    assert table and set(table.values()) <= known
+    assert table["i386"] == "x86-linux-gnu" and "ppc64" not in table  # zig has no big-endian ppc64 glibc
+
+
+def test_glibc_hint_uses_zigs_name_for_the_machine(fixture: Get) -> None:
+    assert truth(fixture("aarch64_gcc"))["machine"] == "AArch64"
+    assert "`zig cc -target aarch64-linux-gnu.2.17`" in check(fixture("aarch64_gcc"), max_glibc="2.17").findings[0].hint
+    assert "`zig cc -target x86_64-linux-gnu.2.17`" in check(fixture("c_exp"), max_glibc="2.17").findings[0].hint

@@ -2,7 +2,7 @@
 
 Workflow commands are lines on stdout (`::error title=...::message`); their data and properties
 are escaped as the runner requires, so a path or message can never end a command early or start
-a new one. GitHub shows at most 10 error and 10 warning annotations per step (50 per job) and
+a new one. GitHub shows at most 10 error, 10 warning and 10 notice annotations per step (50 per job) and
 drops the rest silently, so they are ranked and the last one of a level summarises the others.
 """
 

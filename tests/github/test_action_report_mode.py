@@ -116,6 +116,16 @@ def test_annotations_are_capped_per_level_and_summarise_the_rest(fixture, action
     assert not any(a.startswith("::warning") for a in run.annotations)
 
 
+def test_notices_are_capped_too(fixture, action: Action, api):
+    # GitHub also shows at most 10 notice annotations per step (actions/toolkit docs/problem-matchers.md).
+    for i in range(12):
+        action.add(fixture("go_cgo"), f"dist/go{i:02d}")
+    run = action.run(binaries="dist/*", max_glibc="9.99", comment="never")
+    notices = [a for a in run.annotations if a.startswith("::notice")]
+    assert run.returncode == 0 and len(notices) == 10
+    assert "3 more notice findings (go-cgo)" in notices[-1] and "dist/go11" in notices[-1]
+
+
 def test_comment_and_summary_stay_under_githubs_limits(tmp_path, api, fork_report):
     api.pulls[(REPO, PR)] = {"number": PR, "head": {"sha": HEAD_SHA}}
     one = fork_report["files"][0]

@@ -270,6 +270,15 @@ def test_transient_5xx_is_retried(gitlab, project, project_dir, tmp_path):
     assert len(our_notes(gitlab, project)) == 1
 
 
+def test_rate_limited_note_creation_waits_and_posts_once(gitlab, project, project_dir, tmp_path):
+    # GitLab rate-limits note creation with 429 and Retry-After; the request was not applied.
+    gitlab.inject("POST", r".*/notes", Reply(429, {"message": "Retry later"}, {"Retry-After": "1"}), times=1)
+    result = run(ci_env(gitlab, project_dir), tmp_path)
+    assert result.code == 1
+    assert "retrying in 1s" in result.err and "merge request note created" in result.out
+    assert len(our_notes(gitlab, project)) == 1 and len(gitlab.requests_to("POST", r".*/notes")) == 2
+
+
 def test_lost_create_response_does_not_duplicate(gitlab, project, project_dir, tmp_path):
     # The POST is applied, then the proxy answers 502: the client must look before posting again.
     gitlab.inject("POST", r".*/notes", Reply(502, "Bad Gateway"), mode="after")

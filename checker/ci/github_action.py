@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from checker.archives.limits import ArchiveLimits, parse_size
 from checker.ci.github_commands import annotations, append_file, command, print_untrusted, set_outputs
 from checker.ci.github_summary import comment_text, job_summary
 from checker.ci.sticky import MODES, should_create
@@ -62,6 +63,25 @@ def split_list(value: str) -> list[str]:
     return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
 
 
+def archive_limits(env: Mapping[str, str]) -> ArchiveLimits:
+    """archive-depth / max-member-size / max-unpacked-size, as the CLI flags of the same names."""
+    depth = get_input(env, "archive-depth")
+    if depth and not depth.isdigit():
+        raise ActionError(f"input archive-depth: expected a whole number >= 0, not {depth!r}")
+    sizes = {}
+    for name in ("max-member-size", "max-unpacked-size"):
+        if value := get_input(env, name):
+            try:
+                sizes[name] = parse_size(value)
+            except ValueError as exc:
+                raise ActionError(f"input {name}: {exc}") from None
+    return ArchiveLimits(
+        depth=int(depth) if depth else ArchiveLimits.depth,
+        max_member_size=sizes.get("max-member-size", ArchiveLimits.max_member_size),
+        max_unpacked=sizes.get("max-unpacked-size", ArchiveLimits.max_unpacked),
+    )
+
+
 @dataclass
 class Inputs:
     binaries: list[str]
@@ -75,6 +95,7 @@ class Inputs:
     working_directory: str
     report: str
     matrix: str = ""  # `${{ toJson(matrix) }}` from action.yml; "null" outside a matrix
+    archives: ArchiveLimits = field(default_factory=ArchiveLimits)
 
     @classmethod
     def read(cls, env: Mapping[str, str]) -> Inputs:
@@ -96,6 +117,7 @@ class Inputs:
             working_directory=get_input(env, "working-directory") or ".",
             report=get_input(env, "report"),
             matrix=get_input(env, "matrix"),
+            archives=archive_limits(env),
         )
 
     def input_set(self) -> str:
@@ -267,7 +289,7 @@ def report_outputs(report: Report, report_path: str) -> dict[str, str]:
 
 def run_check(inputs: Inputs) -> Report:
     policy = policy_from_settings(dict(inputs.policy), inputs.config or None)
-    return check_paths(inputs.binaries, policy, RunOptions(fail_on=inputs.fail_on))
+    return check_paths(inputs.binaries, policy, RunOptions(fail_on=inputs.fail_on, archives=inputs.archives))
 
 
 def main(env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:

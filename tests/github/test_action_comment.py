@@ -373,3 +373,33 @@ def test_release_archive_members_in_summary_annotations_and_comment(action: Acti
     assert "| Contents | tar.gz archive: 2 ELF files checked (1 failed)" in run.summary
     assert [a.split("::")[1] for a in run.annotations] == [f"error title=static-check glibc-version%3A {member}"]
     assert f"`{member}`" in ours(api)[0]["body"]
+
+
+def test_archive_limit_inputs_as_the_cli_flags(action: Action, api, fixture):
+    import tarfile
+    import zipfile
+
+    inner = action.workspace / "inner.tar.gz"
+    with tarfile.open(inner, "w:gz") as tar:
+        tar.add(fixture("c_static"), "bin/tool")
+    outer = action.workspace / "dist" / "bundle.zip"
+    outer.parent.mkdir(parents=True)
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(inner, "inner.tar.gz")
+        zf.write(fixture("c_static"), "tool")
+    inner.unlink()
+    default = action.run(binaries="dist/*", require_static="true", comment="never")
+    paths = [f["path"] for f in json.loads((action.workspace / default.outputs["report"]).read_text())["files"]]
+    assert "dist/bundle.zip!inner.tar.gz!bin/tool" in paths  # one level of nesting by default
+    flat = action.run(binaries="dist/*", require_static="true", archive_depth="0", comment="never")
+    report = json.loads((action.workspace / flat.outputs["report"]).read_text())
+    assert [f["path"] for f in report["files"]] == ["dist/bundle.zip", "dist/bundle.zip!tool"]
+    assert report["files"][0]["archive"]["skipped_reasons"] == {"nested archive (--archive-depth 0)": 1}
+    small = action.run(binaries="dist/*", require_static="true", max_member_size="1K", comment="never")
+    assert small.returncode == 2 and small.outputs["verdict"] == "error"
+    assert "dist/bundle.zip!tool" in small.summary and "1 KiB" in small.summary
+    bad = action.run(binaries="dist/*", archive_depth="deep", comment="never")
+    assert bad.returncode == 2
+    assert bad.stdout.strip().splitlines() == [
+        "::error title=static-check%3A bad input::input archive-depth: expected a whole number >= 0, not 'deep'"
+    ]

@@ -420,3 +420,14 @@ def test_glibc_hint_uses_zigs_name_for_the_machine(fixture: Get) -> None:
     assert truth(fixture("aarch64_gcc"))["machine"] == "AArch64"
     assert "`zig cc -target aarch64-linux-gnu.2.17`" in check(fixture("aarch64_gcc"), max_glibc="2.17").findings[0].hint
     assert "`zig cc -target x86_64-linux-gnu.2.17`" in check(fixture("c_exp"), max_glibc="2.17").findings[0].hint
+
+
+def test_highest_glibc_line_names_dt_relr_when_it_sets_the_floor(fixture: Get) -> None:
+    """c_relr needs GLIBC_2.34 symbols but GLIBC_ABI_DT_RELR (glibc 2.36): the 'highest' column must not say 2.34 alone."""
+    from checker.report import markdown
+
+    path = fixture("c_relr")
+    assert "GLIBC_ABI_DT_RELR" in truth(path)["version_needs"]["libc.so.6"]
+    report = check_paths([str(path)], build_policy({}, {}), RunOptions())
+    row = next(line for line in markdown.render(report).splitlines() if "c_relr" in line)
+    assert "GLIBC_ABI_DT_RELR (glibc 2.36+); GLIBC_2.34: __libc_start_main" in row

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checker.evaluate import effective_glibc
 from checker.models import ElfFacts, FileResult, Report
-from checker.versions import version_text
+from checker.versions import parse_version, version_text
 
 
 def describe_elf(facts: ElfFacts) -> str:
@@ -19,11 +19,16 @@ def describe_elf(facts: ElfFacts) -> str:
 def glibc_reason(facts: ElfFacts) -> str:
     """Which symbols pull in the highest GLIBC version: 'GLIBC_2.34: __libc_start_main, ...'."""
     top = facts.max_versions.get("GLIBC")
+    # GLIBC_ABI_DT_RELR binds no symbol but raises the floor to 2.36: name it first when it is the highest need.
+    relr = "GLIBC_ABI_DT_RELR (glibc 2.36+)" if "GLIBC_ABI_DT_RELR" in facts.nonnumeric_versions else ""
+    if relr and top and parse_version(top) >= (2, 36):
+        relr = ""
     if not top:
-        return ""
+        return relr
     name = f"GLIBC_{top}"
     symbols = facts.symbols.get(name, [])
-    return f"{name}: {', '.join(symbols[:8])}{' ...' if len(symbols) > 8 else ''}" if symbols else name
+    text = f"{name}: {', '.join(symbols[:8])}{' ...' if len(symbols) > 8 else ''}" if symbols else name
+    return f"{relr}; {text}" if relr else text
 
 
 def policy_line(report: Report) -> str:

@@ -3,7 +3,7 @@
 The two-workflow pattern on GitHub passes the report of a fork's pull request as an artifact to a
 privileged workflow, so a hostile PR controls every byte: cap the size, check every type, cut
 long strings, and neutralise text that Markdown or GitHub would act on (HTML, @mentions,
-control characters) before any of it reaches a comment, a summary or the log.
+control characters, links) before any of it reaches a comment, a summary or the log.
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ def clean(text: Any, limit: int = MAX_STRING) -> str:
     """Plain, short, inert text: no control or bidi characters, no HTML, no mentions."""
     s = _CONTROL.sub(" ", str(text))[:limit]
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return s.replace("@", "@\u200b")
+    # A zero-width space keeps the text as it reads but stops GitHub from making a mention, a
+    # Markdown link or image ([x](url), [x]: url) or an autolink (https://..., www.) out of it.
+    for token in ("@", "](", "]:", "://", "www."):
+        s = s.replace(token, token[0] + "\u200b" + token[1:])
+    return s
 
 
 def _str(value: Any, where: str, *, optional: bool = False) -> str | None:

@@ -69,10 +69,13 @@ def test_hostile_report_text_is_neutralised(tmp_path, api, fork_report):
     evil = "dist/<img src=x onerror=alert(1)> @octo/admins\n::set-output name=verdict::pass\n<!-- static-check:sticky key=other -->"
     fork_report["files"][0]["path"] = evil
     fork_report["files"][0]["findings"][0]["message"] = "<script>alert(1)</script> cc @everyone"
+    fork_report["files"][0]["findings"][0]["hint"] = "[approve here](https://evil.example/x) ![](http://t.example/p.gif) www.evil.example"
     run = second_workflow(tmp_path, api, fork_report)
     body = ours(api)[0]["body"]
     assert "<img" not in body and "<script>" not in body and "&lt;img" in body
     assert "@octo/admins" not in body and "@everyone" not in body
+    assert "](" not in body.replace("](https://github.example/", "") and "://evil" not in body and "www.evil" not in body
+    assert "approve here" in body  # the text itself is kept
     assert len(re.findall(r"<!-- static-check:sticky", body)) == 1
     assert not any(line.startswith("::set-output") for line in run.stdout.splitlines())
     assert run.outputs["verdict"] == "fail"

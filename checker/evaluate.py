@@ -202,6 +202,15 @@ def check_arch(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Fin
 
 
 def check_libc(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    if rules.libc and facts.linkage == "dynamic" and facts.libc == "unknown" and facts.interpreter:
+        return [
+            finding(
+                "libc-mismatch",
+                f"asks for the loader {facts.interpreter}, which is neither glibc's nor musl's: not a program for {rules.libc} systems",
+                "build for Linux with the target's C library (gcc/clang for glibc, musl-gcc), or link statically",
+                libc=facts.libc,
+            )
+        ]
     if not rules.libc or facts.linkage != "dynamic" or facts.libc not in ("glibc", "musl") or facts.libc == rules.libc:
         return []
     if rules.libc == "musl":
@@ -465,8 +474,8 @@ def _fits(facts: ElfFacts, need_glibc: tuple[int, ...] | None, distro: dict[str,
         return False
     if facts.linkage != "dynamic":
         return True
-    if facts.libc == "musl":
-        return False
+    if facts.libc == "musl" or (facts.libc == "unknown" and facts.interpreter):
+        return False  # musl's loader, or one that is neither glibc's nor musl's
     if need_glibc and vkey(need_glibc) > vkey(parse_version(distro["glibc"])):
         return False
     for ns in ("GLIBCXX", "CXXABI"):

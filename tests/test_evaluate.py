@@ -431,3 +431,19 @@ def test_highest_glibc_line_names_dt_relr_when_it_sets_the_floor(fixture: Get) -
     report = check_paths([str(path)], build_policy({}, {}), RunOptions())
     row = next(line for line in markdown.render(report).splitlines() if "c_relr" in line)
     assert "GLIBC_ABI_DT_RELR (glibc 2.36+); GLIBC_2.34: __libc_start_main" in row
+
+
+def test_a_loader_other_than_glibcs_or_musls_is_not_called_glibc(fixture: Get) -> None:
+    """A program asking for FreeBSD's /libexec/ld-elf.so.1 has no GLIBC_ needs to fail on; it must not pass a
+    glibc target or "run on" any Linux distro just because it names some loader."""
+    path = fixture("c_foreign_interp")
+    t = truth(path)
+    assert t["interpreter"] == "/libexec/ld-elf.so.1" and t["needed"] == [] and t["version_needs"] == {}
+    result = check(path, target="centos7")
+    assert result.elf is not None and result.elf.libc == "unknown"
+    assert any("/libexec/ld-elf.so.1" in e for e in result.elf.libc_evidence)
+    assert result.status == "fail" and rules_of(result) == ["libc-mismatch"]
+    assert "/libexec/ld-elf.so.1" in result.findings[0].message
+    assert result.runs_on == [] and "CentOS 7" in (result.not_on or [])
+    for name in ("go_pie", "zig_s390x", "zig_riscv64", "zig_i386", "aarch64_gcc"):  # every Linux glibc loader is still glibc's
+        assert check(fixture(name)).elf.libc == "glibc", name  # type: ignore[union-attr]

@@ -19,6 +19,9 @@ _GO_MARKERS = (b"\xff Go buildinf:", b"runtime.goexit\x00")
 _GLIBC_STATIC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie")
 _MUSL_STATIC_SYMBOLS = ("__init_libc", "__libc_start_init")
 _MUSL_NEEDED = re.compile(r"^(libc\.so|libc\.musl-[\w-]+\.so\.1)$")
+# glibc's loader on every Linux port: ld-linux*.so.N (x86_64, i386, arm, aarch64, riscv, loongarch...),
+# ld64.so.1/2 (s390x, ppc64), ld.so.1 (s390, ppc32, mips).
+_GLIBC_LOADER = re.compile(r"^(ld-linux[\w.-]*\.so\.\d+|ld64\.so\.[12]|ld\.so\.1)$")
 
 
 def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
@@ -29,9 +32,12 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
     if "ld-musl" in interp:
         flavours.add("musl")
         evidence.append(f"interpreter {interp}")
-    elif interp:
+    elif _GLIBC_LOADER.match(interp.rsplit("/", 1)[-1]):
         flavours.add("glibc")
         evidence.append(f"interpreter {interp}")
+    elif interp:  # FreeBSD's /libexec/ld-elf.so.1, Android's linker64, uClibc's ld-uClibc.so.0, ...
+        flavours.add("other")
+        evidence.append(f"interpreter {interp} (neither glibc's nor musl's loader)")
     for lib in raw.needed:
         if lib == "libc.so.6":
             flavours.add("glibc")
@@ -63,6 +69,8 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
         if not flavours and (_first(_GO_MARKERS, present) or {".go.buildinfo", ".gopclntab"} & set(raw.section_names)):
             evidence.append("Go runtime without a C library")
             return "none", evidence
+    if flavours == {"other"}:
+        return "unknown", evidence
     if len(flavours) == 1:
         return flavours.pop(), evidence
     if len(flavours) > 1:

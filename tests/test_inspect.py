@@ -45,6 +45,7 @@ LIBC = {
     "go_cgo": "glibc",
     "go_cgo_static": "glibc",
     "no_section_headers": "glibc",
+    "c_foreign_interp": "unknown",  # FreeBSD's loader: neither glibc's nor musl's
 }
 del LIBC["lib_versions"]  # calls nothing in libc, so nothing says which libc it wants
 

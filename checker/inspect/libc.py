@@ -37,7 +37,7 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
         evidence.append(f"interpreter {interp}")
     elif interp:  # FreeBSD's /libexec/ld-elf.so.1, Android's linker64, uClibc's ld-uClibc.so.0, ...
         flavours.add("other")
-        evidence.append(f"interpreter {interp} (neither glibc's nor musl's loader)")
+        evidence += [f"interpreter {interp}", "that loader is neither glibc's nor musl's"]
     for lib in raw.needed:
         if lib == "libc.so.6":
             flavours.add("glibc")

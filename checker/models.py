@@ -93,6 +93,8 @@ class FileResult:
             "not_on": self.not_on,
         }
         data.update(self.extra)
+        for key in ("packer", "go", "static_glibc_nss"):  # per-file contract keys: null when not applicable
+            data.setdefault(key, None)
         return data
 
 

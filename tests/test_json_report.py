@@ -152,3 +152,19 @@ def test_doc_describes_every_elf_key(varied_report: tuple[dict[str, Any], Path])
     elf_keys = {k for f in report["files"] if f["elf"] for k in f["elf"]}
     for key in elf_keys | FILE_KEYS | {"schema_version", "verdict", "summary", "policy", "notes"}:
         assert f"`{key}`" in DOC, f"docs/json-report.md does not describe `{key}`"
+
+
+def test_inspector_keys_are_on_every_file_entry(fixture: Get, tmp_path: Path) -> None:
+    """`packer`, `go` and `static_glibc_nss` are per-file keys: null when they do not apply, skipped and
+    unreadable entries included, so a consumer can read them from any entry."""
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(9))  # truncated ELF header: an error entry
+    names = ("c_dynamic", "text_file", "upx_pie", "go_nocgo", "c_static_nss")
+    proc = run_cli("--format", "json", *(str(fixture(n)) for n in names), str(bad))
+    entries = {Path(f["path"]).name: f for f in json.loads(proc.stdout)["files"]}
+    assert entries["bad"]["status"] == "error" and entries["text_file"]["status"] == "skipped"
+    for name, entry in entries.items():
+        assert {"packer", "go", "static_glibc_nss"} <= set(entry), name
+    assert entries["text_file"]["packer"] is None and entries["bad"]["go"] is None
+    assert entries["upx_pie"]["packer"]["name"] == "upx" and entries["go_nocgo"]["go"]["version"].startswith("go")
+    assert entries["c_static_nss"]["static_glibc_nss"] is True

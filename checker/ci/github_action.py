@@ -345,7 +345,7 @@ def publish(report: Report, inputs: Inputs, ctx: Context, out: TextIO) -> int:
     outputs = report_outputs(report, REPORT_PATH)
     what = "JSON report"
     try:
-        write_in_workspace(report_path, json.dumps(data, indent=2) + "\n", ctx.workspace)
+        write_in_workspace(report_path, json_report.dumps(data), ctx.workspace)
         if inputs.sarif:
             what = f"SARIF file (input sarif: {inputs.sarif})"
             write_in_workspace(Path(inputs.sarif).resolve(), sarif.render(report), ctx.workspace)

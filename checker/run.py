@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from checker import __version__
 from checker.archives.limits import ArchiveLimits
 from checker.discover import Candidate, discover
-from checker.evaluate import compact_support, distro_support, evaluate
+from checker.distros import compact_support, distro_support
+from checker.evaluate import evaluate
 from checker.inspect.elf_file import Inspection, OpenedFile, inspect_opened, inspect_path, open_file
 from checker.inspect.raw import ElfParseError
 from checker.models import FileResult, Report

@@ -83,6 +83,7 @@ def check_versions(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list
         top = needs[0][0]
         required = version_text(_IMPLIED_GLIBC.get(top) or parse_version_name(top).version)  # type: ignore[union-attr]
         if namespace == "GLIBC":
+            rule, library = "glibc-version", "glibc"
             zig = zig_glibc_target(facts.machine)
             cross = f"cross-compile with `zig cc -target {zig}.{version_text(limit)}`, " if zig else ""
             hint = (
@@ -91,30 +92,20 @@ def check_versions(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list
             )
             if _is_gc_go(extra):
                 hint = GO_CGO_HINT + (f"; or keep cgo with CC='zig cc -target {zig}.{version_text(limit)}'" if zig else "")
-            out.append(
-                finding(
-                    "glibc-version",
-                    f"needs glibc {required}, above the limit {version_text(limit)}: {_describe_needs(needs)}",
-                    hint,
-                    namespace=namespace,
-                    required=required,
-                    limit=version_text(limit),
-                    versions={name: syms for name, syms in needs},
-                )
-            )
         else:
+            rule, library = "symbol-version", namespace
             hint = _namespace_hint(namespace, version_text(limit))
-            out.append(
-                finding(
-                    "symbol-version",
-                    f"needs {namespace} {required}, above the limit {version_text(limit)}: {_describe_needs(needs)}",
-                    hint,
-                    namespace=namespace,
-                    required=required,
-                    limit=version_text(limit),
-                    versions={name: syms for name, syms in needs},
-                )
+        out.append(
+            finding(
+                rule,
+                f"needs {library} {required}, above the limit {version_text(limit)}: {_describe_needs(needs)}",
+                hint,
+                namespace=namespace,
+                required=required,
+                limit=version_text(limit),
+                versions={name: syms for name, syms in needs},
             )
+        )
     return out
 
 

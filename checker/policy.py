@@ -178,9 +178,9 @@ def _apply(rules: Rules, settings: dict[str, Any], where: str) -> Rules:
         elif key == "allow-packed":
             changes["allow_packed"] = _bool(value, key)
         elif key == "allowed-needed":
-            changes["allowed_needed"] = tuple(_as_list(value))
+            changes["allowed_needed"] = tuple(split_list(value))
         elif key == "arch":
-            changes["arch"] = tuple(_machine(a, where) for a in _as_list(value)) or None
+            changes["arch"] = tuple(_machine(a, where) for a in split_list(value)) or None
         elif key == "libc":
             if value not in ("glibc", "musl", "any"):
                 raise PolicyError(f"{where}: libc must be glibc, musl or any, not {value!r}")
@@ -188,7 +188,7 @@ def _apply(rules: Rules, settings: dict[str, Any], where: str) -> Rules:
         elif key == "min-kernel":
             changes["min_kernel"] = _version(value, key)
         elif key == "ignore":
-            changes["ignore"] = rules.ignore | frozenset(_as_list(value))
+            changes["ignore"] = rules.ignore | frozenset(split_list(value))
         elif key == "severity":
             sev = dict(rules.severity)
             for rule, level in _as_map(value, key).items():
@@ -214,7 +214,7 @@ def _parse_override(item: Any, index: int) -> Override:
     for key in settings:
         if key not in _KNOWN_KEYS:
             raise PolicyError(f"overrides[{index}]: unknown setting {key!r}")
-    return Override(paths=tuple(_as_list(item["paths"])), settings=settings)
+    return Override(paths=tuple(split_list(item["paths"])), settings=settings)
 
 
 def _version(value: Any, key: str) -> tuple[int, ...]:
@@ -235,7 +235,7 @@ def _bool(value: Any, key: str) -> bool:
     raise PolicyError(f"{key}: expected true or false, not {value!r}")
 
 
-def _as_list(value: Any) -> list[str]:
+def split_list(value: Any) -> list[str]:
     """Accept a YAML list or a comma/newline separated string."""
     if isinstance(value, (list, tuple)):
         items = [str(v) for v in value]
@@ -249,7 +249,7 @@ def _as_map(value: Any, key: str) -> dict[str, Any]:
     if isinstance(value, dict):
         return {str(k): v for k, v in value.items()}
     out: dict[str, Any] = {}
-    for item in _as_list(value):
+    for item in split_list(value):
         name, sep, ver = item.partition("=")
         if not sep or not name.strip():
             raise PolicyError(f"{key}: expected NAME=VALUE, not {item!r}")

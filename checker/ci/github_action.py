@@ -26,7 +26,7 @@ from checker.ci.github_summary import comment_text, job_summary
 from checker.ci.sticky import MODES, should_create
 from checker.evaluate import effective_glibc
 from checker.models import Report
-from checker.policy import PolicyError, policy_from_settings
+from checker.policy import PolicyError, policy_from_settings, split_list
 from checker.publish.github import StickyComment
 from checker.publish.http import ApiError, RestClient
 from checker.report import json_report, sarif
@@ -57,10 +57,6 @@ def get_input(env: Mapping[str, str], name: str) -> str:
     if value is None:
         value = env.get(key.replace("-", "_"), "")
     return value.strip()
-
-
-def split_list(value: str) -> list[str]:
-    return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
 
 
 def archive_limits(env: Mapping[str, str]) -> ArchiveLimits:

@@ -41,6 +41,8 @@ PR_EVENTS = ("pull_request", "pull_request_target")
 
 # Inputs that map 1:1 onto policy settings (same names as .static-check.yml and the CLI flags).
 POLICY_INPUTS = ("target", "max-glibc", "require-static", "allowed-needed", "arch", "allow-packed")
+# Outputs of a step that could not check anything (bad input, no files, bad policy).
+NO_REPORT_OUTPUTS = {"verdict": "error", "violations": "0", "max-glibc-found": "", "report": ""}
 
 
 class ActionError(Exception):
@@ -307,13 +309,13 @@ def main(env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int
         return comment_from_report(inputs, ctx, out)
     if not inputs.binaries:
         print(command("error", "input binaries is empty: give one or more paths or globs", title="static-check: bad input"), file=out)
-        set_outputs(env, {"verdict": "error", "violations": "0", "max-glibc-found": "", "report": ""}, out)
+        set_outputs(env, NO_REPORT_OUTPUTS, out)
         return 2
     try:
         report = run_check(inputs)
     except (PolicyError, NoInputError) as exc:
         print(command("error", str(exc), title="static-check: cannot run"), file=out)
-        set_outputs(env, {"verdict": "error", "violations": "0", "max-glibc-found": "", "report": ""}, out)
+        set_outputs(env, NO_REPORT_OUTPUTS, out)
         return 2
     return publish(report, inputs, ctx, out)
 

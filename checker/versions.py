@@ -14,10 +14,6 @@ class VersionName(NamedTuple):
     namespace: str
     version: tuple[int, ...]
 
-    @property
-    def text(self) -> str:
-        return ".".join(str(p) for p in self.version)
-
 
 @lru_cache(maxsize=4096)  # a run sees the same few hundred names in thousands of files
 def parse_version_name(name: str) -> VersionName | None:

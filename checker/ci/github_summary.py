@@ -17,13 +17,10 @@ from checker.report.summary import counts_line, glibc_reason, policy_line
 SUMMARY_LIMIT = 512 * 1024  # GitHub caps a step summary at 1 MiB; stay well under
 
 
-_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "skipped": "➖"}
-
-
 def file_section(r: FileResult) -> list[str]:
     """One small table per binary: what it is, what it needs, where it runs, what to fix."""
     cell = markdown.cell
-    lines = [f"#### {_ICON[r.status]} `{cell(r.path)}`: {r.status.upper()}", "", "| | |", "|---|---|"]
+    lines = [f"#### {markdown.ICON[r.status]} `{cell(r.path)}`: {r.status.upper()}", "", "| | |", "|---|---|"]
     if r.elf is None:
         lines.append(f"| {'Contents' if 'archive' in r.extra else 'Reason'} | {cell(r.reason or '')} |")
         return [*lines, ""]
@@ -40,9 +37,18 @@ def file_section(r: FileResult) -> list[str]:
     return [*lines, ""]
 
 
+def _heading(report: Report, title: str) -> list[str]:
+    """Verdict line and counts, the same on top of the summary and of every comment variant."""
+    return [
+        f"### {markdown.ICON.get(report.verdict, '')} {title}: {report.verdict.upper()}",
+        "",
+        f"{counts_line(report)}. Policy: {policy_line(report)}.",
+        "",
+    ]
+
+
 def summary_markdown(report: Report, *, title: str = "static-check", detail: bool = True) -> str:
-    lines = [f"### {_ICON.get(report.verdict, '')} {title}: {report.verdict.upper()}", ""]
-    lines += [f"{counts_line(report)}. Policy: {policy_line(report)}.", ""]
+    lines = _heading(report, title)
     lines += [f"> {n}" for n in report.notes]
     checked = [r for r in report.files if r.status != "skipped"]
     skipped = [r for r in report.files if r.status == "skipped"]
@@ -68,8 +74,7 @@ def job_summary(report: Report) -> str:
 def comment_text(report: Report, run_url: str, key: str, commit: str = "") -> str:
     """Comment body (without the marker): verdict first, details folded when long. The footer names
     the commit checked, since the same comment is edited on every push."""
-    head = f"### {_ICON.get(report.verdict, '')} static-check: {report.verdict.upper()}\n\n"
-    head += f"{counts_line(report)}. Policy: {policy_line(report)}.\n\n"
+    head = "\n".join(_heading(report, "static-check")) + "\n"
     foot = "\n---\n<sub>"
     foot += f"commit {commit[:12]} · " if re.fullmatch(r"[0-9a-f]{7,64}", commit) else ""
     foot += f"[Workflow run]({run_url}) · " if run_url else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from checker.models import FileResult, Report
 from checker.report.summary import counts_line, glibc_reason, policy_line
 
-_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "skipped": "➖"}
+ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "skipped": "➖"}  # by status/verdict; the GitHub summary uses them too
 
 
 def cell(text: str) -> str:
@@ -15,11 +15,11 @@ def cell(text: str) -> str:
 
 def file_row(r: FileResult) -> str:
     if r.elf is None or r.status == "skipped":
-        return f"| {_ICON[r.status]} {r.status} | `{cell(r.path)}` | {cell(r.reason or '')} | | | |"
+        return f"| {ICON[r.status]} {r.status} | `{cell(r.path)}` | {cell(r.reason or '')} | | | |"
     e = r.elf
     needed = ", ".join(e.needed) or "none"
     return (
-        f"| {_ICON[r.status]} {r.status} | `{cell(r.path)}` | {e.linkage or e.type}, {e.libc}, {e.machine} "
+        f"| {ICON[r.status]} {r.status} | `{cell(r.path)}` | {e.linkage or e.type}, {e.libc}, {e.machine} "
         f"| {cell(glibc_reason(e)) or '-'} | {cell(needed)} | {cell(r.extra.get('portability', '') or '-')} |"
     )
 

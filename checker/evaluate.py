@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from checker.data_files import load
-from checker.models import ElfFacts, Finding
+from checker.models import ElfFacts, Finding, Severity
 from checker.policy import Rules
 from checker.versions import parse_version, parse_version_name, version_text, vkey
 
@@ -22,8 +22,9 @@ def rule_info(rule: str) -> dict[str, str]:
     return load("rules.json")["rules"].get(rule, {"severity": "error", "title": rule, "help": ""})
 
 
-def finding(rule: str, message: str, hint: str, **details: Any) -> Finding:
-    return Finding(rule=rule, severity=rule_info(rule)["severity"], message=message, hint=hint, details=details)  # type: ignore[arg-type]
+def finding(rule: str, message: str, hint: str, *, severity: Severity | None = None, **details: Any) -> Finding:
+    """A finding at its rule's severity from rules.json, or at `severity` where a check sets its own (e.g. info)."""
+    return Finding(rule=rule, severity=severity or rule_info(rule)["severity"], message=message, hint=hint, details=details)  # type: ignore[arg-type]
 
 
 def effective_glibc(facts: ElfFacts) -> tuple[int, ...] | None:
@@ -267,24 +268,30 @@ def check_packed(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
     name = f"{packer['name'].upper()} {packer['version']}" if packer.get("version") else packer["name"].upper()
     details = {"packer": packer["name"], "version": packer.get("version"), "unpacked": packer.get("unpacked") is not None}
     if packer.get("unpacked") is not None:
-        f = finding(
+        return [
+            finding(
+                "packed",
+                f"packed with {name}; inside: {describe_program(facts)}",
+                "the checks ran on the unpacked program; `file` and `ldd` only see the unpacker stub and call it static",
+                severity="info",
+                **details,
+            )
+        ]
+    reason = packer.get("unpack_error") or "not unpacked"
+    return [
+        finding(
             "packed",
-            f"packed with {name}; inside: {describe_program(facts)}",
-            "the checks ran on the unpacked program; `file` and `ldd` only see the unpacker stub and call it static",
+            f"packed with {name}; cannot verify ({reason}): its headers describe only the unpacker stub",
+            "install upx (Debian: upx-ucl) so the program inside can be checked, ship the binary unpacked, or set allow-packed",
+            severity=_unverified_severity(rules),
             **details,
         )
-        f.severity = "info"
-        return [f]
-    reason = packer.get("unpack_error") or "not unpacked"
-    f = finding(
-        "packed",
-        f"packed with {name}; cannot verify ({reason}): its headers describe only the unpacker stub",
-        "install upx (Debian: upx-ucl) so the program inside can be checked, ship the binary unpacked, or set allow-packed",
-        **details,
-    )
-    if rules.allow_packed or not rules.has_limits:
-        f.severity = "info"
-    return [f]
+    ]
+
+
+def _unverified_severity(rules: Rules) -> Severity | None:
+    """A file that cannot be verified is only reported (info) when packing is allowed or no limit is set."""
+    return "info" if rules.allow_packed or not rules.has_limits else None
 
 
 def unidentified(facts: ElfFacts) -> bool:
@@ -303,18 +310,18 @@ def unidentified(facts: ElfFacts) -> bool:
 def _check_unidentified(facts: ElfFacts, rules: Rules) -> list[Finding]:
     if not unidentified(facts):
         return []
-    f = finding(
-        "packed",
-        "cannot verify: no section headers, no dynamic loader, no NEEDED, and no C library or Go runtime found; "
-        "this looks like a packed or scrambled file (e.g. UPX with its markers removed) whose headers describe only a stub",
-        "ship the program unpacked (or packed with intact UPX headers so it can be unpacked and checked), or set allow-packed",
-        packer=None,
-        version=None,
-        unpacked=False,
-    )
-    if rules.allow_packed or not rules.has_limits:
-        f.severity = "info"
-    return [f]
+    return [
+        finding(
+            "packed",
+            "cannot verify: no section headers, no dynamic loader, no NEEDED, and no C library or Go runtime found; "
+            "this looks like a packed or scrambled file (e.g. UPX with its markers removed) whose headers describe only a stub",
+            "ship the program unpacked (or packed with intact UPX headers so it can be unpacked and checked), or set allow-packed",
+            severity=_unverified_severity(rules),
+            packer=None,
+            version=None,
+            unpacked=False,
+        )
+    ]
 
 
 def describe_program(facts: ElfFacts) -> str:
@@ -361,15 +368,16 @@ def check_go_cgo(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[F
         how = "a link mode its build info does not show: -trimpath leaves -ldflags out"  # Go omits them with -trimpath
     else:
         how = "its build settings"
-    f = finding(
-        "go-cgo",
-        f"{version} program built with CGO_ENABLED=1 is nevertheless {facts.linkage} (via {how})",
-        "nothing to do; with cgo and a static glibc, see static-nss",
-        cgo_enabled=True,
-        tags=go.get("tags", []),
-    )
-    f.severity = "info"
-    return [f]
+    return [
+        finding(
+            "go-cgo",
+            f"{version} program built with CGO_ENABLED=1 is nevertheless {facts.linkage} (via {how})",
+            "nothing to do; with cgo and a static glibc, see static-nss",
+            severity="info",
+            cgo_enabled=True,
+            tags=go.get("tags", []),
+        )
+    ]
 
 
 def check_static_nss(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:

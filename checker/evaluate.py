@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from checker.data_files import load
@@ -418,12 +418,16 @@ CHECKS: list[Check] = [
 
 def evaluate(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
     """Run every check, then apply the policy's ignore list and severity overrides."""
+    return apply_rules((f for check in CHECKS for f in check(facts, extra, rules)), rules)
+
+
+def apply_rules(findings: Iterable[Finding], rules: Rules) -> list[Finding]:
+    """The policy's ignore list and severity overrides, for CHECKS and for findings made elsewhere (wheel tags)."""
     out: list[Finding] = []
-    for check in CHECKS:
-        for f in check(facts, extra, rules):
-            if f.rule in rules.ignore:
-                continue
-            if f.rule in rules.severity:
-                f.severity = rules.severity[f.rule]  # type: ignore[assignment]
-            out.append(f)
+    for f in findings:
+        if f.rule in rules.ignore:
+            continue
+        if f.rule in rules.severity:
+            f.severity = rules.severity[f.rule]  # type: ignore[assignment]
+        out.append(f)
     return out

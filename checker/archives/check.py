@@ -26,7 +26,7 @@ from checker.archives.limits import ArchiveLimits, size_text
 from checker.archives.members import iter_entries
 from checker.archives.names import clean_member_name, link_problem
 from checker.archives.streams import CHUNK, Budget
-from checker.evaluate import effective_glibc, finding
+from checker.evaluate import apply_rules, effective_glibc, finding
 from checker.filetype import HEAD_SIZE, sniff
 from checker.inspect.elf_file import inspect_elf
 from checker.inspect.raw import ElfParseError
@@ -243,11 +243,11 @@ def _wheel_checks(job: _Job, display: str, members: list[FileResult], tally: _Ta
         if not by_problem or WHEEL_RULE in rules.ignore:
             continue
         mismatched += 1
-        for problem, names in by_problem.items():
-            f = finding(WHEEL_RULE, f"does not fit the wheel tag {', '.join(names)}: {problem}", wheel.HINT, tags=names)
-            if WHEEL_RULE in rules.severity:
-                f.severity = rules.severity[WHEEL_RULE]  # type: ignore[assignment]
-            r.findings.append(f)
+        found = [
+            finding(WHEEL_RULE, f"does not fit the wheel tag {', '.join(names)}: {problem}", wheel.HINT, tags=names)
+            for problem, names in by_problem.items()
+        ]
+        r.findings.extend(apply_rules(found, rules))
         r.status = file_status(r.findings, job.options.fail_on)  # type: ignore[assignment]
     needs = [g for r in direct if r.elf and r.elf.linkage == "dynamic" and (g := effective_glibc(r.elf))]
     return {

@@ -11,8 +11,8 @@ from checker.models import ElfFacts, Finding, Severity
 from checker.policy import Rules
 from checker.versions import parse_version, parse_version_name, version_text, vkey
 
-# Non-numeric version names that still imply a minimum glibc release.
-_IMPLIED_GLIBC = {"GLIBC_ABI_DT_RELR": (2, 36)}
+# Non-numeric version names that still imply a minimum glibc release (also named by the reports).
+IMPLIED_GLIBC = {"GLIBC_ABI_DT_RELR": (2, 36)}
 _MAX_LISTED_SYMBOLS = 6
 
 Check = Callable[[ElfFacts, dict[str, Any], Rules], list[Finding]]
@@ -31,7 +31,7 @@ def effective_glibc(facts: ElfFacts) -> tuple[int, ...] | None:
     """Highest glibc release the file needs, counting GLIBC_ABI_DT_RELR as 2.36."""
     best = parse_version(facts.max_versions["GLIBC"]) if "GLIBC" in facts.max_versions else None
     for name in facts.nonnumeric_versions:
-        implied = _IMPLIED_GLIBC.get(name)
+        implied = IMPLIED_GLIBC.get(name)
         if implied and (best is None or implied > best):
             best = implied
     return best
@@ -45,8 +45,8 @@ def _needs_above(facts: ElfFacts, namespace: str, limit: tuple[int, ...]) -> lis
         parsed = parse_version_name(name)
         if parsed and parsed.namespace == namespace and vkey(parsed.version) > vkey(limit):
             out.append((parsed.version, name))
-        elif namespace == "GLIBC" and name in _IMPLIED_GLIBC and _IMPLIED_GLIBC[name] > limit:
-            out.append((_IMPLIED_GLIBC[name], name))
+        elif namespace == "GLIBC" and name in IMPLIED_GLIBC and IMPLIED_GLIBC[name] > limit:
+            out.append((IMPLIED_GLIBC[name], name))
     return [(name, facts.symbols.get(name, [])) for _, name in sorted(out, reverse=True)]
 
 
@@ -57,8 +57,8 @@ def _describe_needs(needs: list[tuple[str, list[str]]]) -> str:
             shown = ", ".join(symbols[:_MAX_LISTED_SYMBOLS])
             more = f" and {len(symbols) - _MAX_LISTED_SYMBOLS} more" if len(symbols) > _MAX_LISTED_SYMBOLS else ""
             parts.append(f"{name} ({shown}{more})")
-        elif name in _IMPLIED_GLIBC:
-            parts.append(f"{name} (packed relative relocations, glibc {version_text(_IMPLIED_GLIBC[name])}+)")
+        elif name in IMPLIED_GLIBC:
+            parts.append(f"{name} (packed relative relocations, glibc {version_text(IMPLIED_GLIBC[name])}+)")
         else:
             parts.append(name)
     return "; ".join(parts)
@@ -82,7 +82,7 @@ def check_versions(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list
         if not needs:
             continue
         top = needs[0][0]
-        required = version_text(_IMPLIED_GLIBC.get(top) or parse_version_name(top).version)  # type: ignore[union-attr]
+        required = version_text(IMPLIED_GLIBC.get(top) or parse_version_name(top).version)  # type: ignore[union-attr]
         if namespace == "GLIBC":
             rule, library = "glibc-version", "glibc"
             zig = zig_glibc_target(facts.machine)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checker.evaluate import effective_glibc
+from checker.evaluate import IMPLIED_GLIBC, effective_glibc
 from checker.models import ElfFacts, FileResult, Report
 from checker.versions import parse_version, version_text
 
@@ -20,9 +20,11 @@ def glibc_reason(facts: ElfFacts) -> str:
     """Which symbols pull in the highest GLIBC version: 'GLIBC_2.34: __libc_start_main, ...'."""
     top = facts.max_versions.get("GLIBC")
     # GLIBC_ABI_DT_RELR binds no symbol but raises the floor to 2.36: name it first when it is the highest need.
-    relr = "GLIBC_ABI_DT_RELR (glibc 2.36+)" if "GLIBC_ABI_DT_RELR" in facts.nonnumeric_versions else ""
-    if relr and top and parse_version(top) >= (2, 36):
-        relr = ""
+    relr = "; ".join(
+        f"{name} (glibc {version_text(floor)}+)"
+        for name in facts.nonnumeric_versions
+        if (floor := IMPLIED_GLIBC.get(name)) and not (top and parse_version(top) >= floor)
+    )
     if not top:
         return relr
     name = f"GLIBC_{top}"

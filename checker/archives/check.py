@@ -45,15 +45,6 @@ class _TooBig(Exception):
     pass
 
 
-def archive_format(path: str) -> str | None:
-    """The archive format of a file on disk, or None (not an archive, or unreadable: the caller reports that)."""
-    try:
-        with open(path, "rb") as fh:
-            return detect(fh, path)
-    except OSError:
-        return None
-
-
 def check_archive(path: str, fmt: str, policy: Policy, options: RunOptions) -> list[FileResult]:
     """The archive's own entry first, then one entry per ELF member or bad member."""
     limits: ArchiveLimits = options.archives

@@ -5,12 +5,13 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, get_args
 
 from checker.data_files import load
+from checker.models import Severity
 from checker.versions import parse_version, version_text
 
-SEVERITIES = ("error", "warning", "info")
+SEVERITIES = get_args(Severity)
 # Read when present and no other policy file is named.
 DEFAULT_CONFIG = ".static-check.yml"
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from checker.models import ElfFacts, FileResult, Finding, Report
+from checker.models import ElfFacts, FileResult, Finding, Report, Severity, Status
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_FILES = 5000
 MAX_STRING = 500
-_STATUSES = ("pass", "fail", "error", "skipped")
+_STATUSES = get_args(Status)
 _VERDICTS = ("pass", "fail", "error")
-_SEVERITIES = ("error", "warning", "info")
+_SEVERITIES = get_args(Severity)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 

@@ -25,3 +25,17 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     )
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
     return proc
+
+
+def read_pty(fd: int) -> str:
+    """Everything written to a pseudo-terminal until its other side closes."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO once the other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")

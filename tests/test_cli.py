@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from checker.cli import build_parser
-from tests.cli_run import REPO, run_cli
+from tests.cli_run import REPO, read_pty, run_cli
 
 Get = Callable[[str], Path]
 
@@ -187,18 +187,10 @@ def test_colour_by_default_on_a_terminal(fixture: Get) -> None:
         env = {**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, "PYTHONPATH": str(REPO), **env_extra}
         proc = subprocess.Popen([sys.executable, "-m", "checker", str(fixture("c_static"))], stdout=follower, stderr=follower, env=env)
         os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # EIO once the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
+        text = read_pty(leader)
         proc.wait()
         os.close(leader)
-        return b"".join(chunks).decode("utf-8", "replace")
+        return text
 
     assert "\033[32mPASS" in on_tty({})
     assert "\033[" not in on_tty({"NO_COLOR": "1"})

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from checker.progress import TTY_DELAY, ProgressLine, progress_for
-from tests.cli_run import REPO, run_cli
+from tests.cli_run import REPO, read_pty, run_cli
 
 Get = Callable[[str], Path]
 
@@ -35,19 +35,6 @@ def _pty(columns: int = 200) -> tuple[int, int]:
     return master, slave
 
 
-def _read_all(fd: int) -> str:
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO once the other side is closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks).decode("utf-8", "replace")
-
-
 def test_terminal_line_appears_after_a_second_and_is_cleared() -> None:
     master, slave = _pty()
     stream = os.fdopen(slave, "w", encoding="utf-8")
@@ -64,7 +51,7 @@ def test_terminal_line_appears_after_a_second_and_is_cleared() -> None:
     clock.now += 0.5
     line(10, 10, "")
     stream.close()
-    out = _read_all(master)
+    out = read_pty(master)
     os.close(master)
     assert "early" not in out and "too-soon" not in out
     assert "\rstatic-check: 3/10 files  /usr/bin/third" in out
@@ -76,7 +63,7 @@ def test_narrow_terminal_shortens_the_path() -> None:
     stream = os.fdopen(slave, "w", encoding="utf-8")
     ProgressLine(stream, live=True, delay=0.0, clock=Clock())(1, 2, "/a/very/long/directory/name/file")
     stream.close()
-    out = _read_all(master)
+    out = read_pty(master)
     os.close(master)
     visible = out.removeprefix("\r").removesuffix("\x1b[K")
     assert visible.startswith("…") and visible.endswith("/directory/name/file") and len(visible) == 29
@@ -92,7 +79,7 @@ def test_quick_run_on_terminal_prints_nothing() -> None:
     line(2, 2, "")
     stream.write("END")
     stream.close()
-    out = _read_all(master)
+    out = read_pty(master)
     os.close(master)
     assert out == "END"
 
@@ -128,7 +115,7 @@ def test_cli_progress_on_a_terminal(fixture: Get) -> None:
     )
     os.close(slave)
     out, _ = proc.communicate(timeout=120)
-    err = _read_all(master)
+    err = read_pty(master)
     os.close(master)
     assert proc.returncode == 0
     assert "\rstatic-check: 0/2 files  " + str(fixture("c_dynamic")) in err and err.endswith("\r\x1b[K")

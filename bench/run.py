@@ -262,6 +262,49 @@ def readers_alone(list_file: Path) -> dict[str, float]:
     return json.loads(proc.stdout)
 
 
+# ---- where one static-check process spends its time, phase by phase (no start-up)
+
+PHASES_SNIPPET = """
+import json, sys, time
+from checker.discover import discover
+from checker.inspect.elf_file import inspect_opened, open_file
+from checker.policy import build_policy
+from checker.report import render
+from checker.run import RunOptions, build_report, judge
+files = open(sys.argv[1]).read().split()
+policy, options = build_policy({}, {}), RunOptions()
+def once():
+    t = {}
+    start = time.perf_counter()
+    candidates = discover(files)
+    t["discover"] = time.perf_counter() - start
+    inspected, t["open and inspect"], t["judge"] = [], 0.0, 0.0
+    for cand in candidates:
+        start = time.perf_counter()
+        with open_file(cand.path) as opened:
+            inspection = inspect_opened(opened, cand.path)
+        mid = time.perf_counter()
+        inspected.append(judge(cand.path, inspection, policy, options))
+        t["open and inspect"] += mid - start
+        t["judge"] += time.perf_counter() - mid
+    start = time.perf_counter()
+    render(build_report(inspected, policy, files), "json")
+    t["JSON report"] = time.perf_counter() - start
+    return t
+print(json.dumps(once()))
+"""
+
+
+def phases(list_file: Path) -> dict[str, float]:
+    """Seconds per phase (best of 3 fresh processes: no cache survives a run), and the cost of the imports."""
+    cmd = [sys.executable, "-c", PHASES_SNIPPET, str(list_file)]
+    runs = [json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout) for _ in range(3)]
+    out = {k: min(r[k] for r in runs) for k in runs[0]}
+    startup = [timed([sys.executable, "-c", "import checker.cli, checker.run"])[0] for _ in range(7)]
+    bare = [timed([sys.executable, "-c", "pass"])[0] for _ in range(7)]
+    return {"python start-up": statistics.median(bare), "imports": statistics.median(startup) - statistics.median(bare), **out}
+
+
 # ---- one small binary, end to end
 
 
@@ -303,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = run_lists({"tree": tree, "large": large}, args, work)
     results["readers"] = readers_alone(work / "tree.list")
+    results["phases"] = phases(work / "tree.list")
     if args.jobs > 1:
         results["jobs_same_report"] = {
             label: (work / f"{label}.jobs.json").read_bytes() == (work / f"{label}.json").read_bytes() for label in ("tree", "large")
@@ -337,6 +381,10 @@ def print_summary(results: dict[str, Any], large: list[str]) -> None:
         f"\nreaders alone on the tree, in one process: fast {rd['fast_reader_s']:.3f} s, pyelftools reference "
         f"{rd['reference_reader_s']:.3f} s" + (f" (fast = {rd['fast_reader_s'] / tree_scan:.1f}x scanelf)" if tree_scan else "")
     )
+    ph = results["phases"]
+    print("\nwhere static-check's time goes on the tree (one process; start-up: median of 7, phases: best of 3):")
+    for name, seconds in ph.items():
+        print(f"  {name:<18}{seconds:>8.3f} s" + (f"  ({seconds / tree_scan:.1f}x scanelf)" if tree_scan else ""))
     s = results["single"]
     print(
         f"\none small binary ({s['file']}): static-check {s['median_s'] * 1000:.0f} ms median, "

@@ -14,9 +14,11 @@ from checker.filetype import HEAD_SIZE, sniff
 from checker.inspect.facts import build_facts
 from checker.inspect.fast_reader import FastReaderDeclined, read_raw_fast
 from checker.inspect.goinfo import inspect_go
+from checker.inspect.libc import MARKERS as LIBC_MARKERS
 from checker.inspect.libc import detect_libc
-from checker.inspect.nss import inspect_nss
+from checker.inspect.nss import NSS_STRINGS, inspect_nss
 from checker.inspect.raw import ElfParseError, RawElf
+from checker.inspect.scan import FileScan
 from checker.inspect.upx import inspect_packed
 from checker.models import ElfFacts
 
@@ -37,8 +39,11 @@ class Inspection:
 
 
 # Extra inspectors add keys to the per-file JSON (e.g. "go", "packer"). They get the raw
-# tables, the facts and the mapped file; they may refine facts (e.g. libc of a packed file).
-ExtraInspector = Callable[[RawElf, ElfFacts, "bytes | mmap.mmap", str], dict[str, Any]]
+# tables, the facts, the mapped file, its path and the file's FileScan (markers searched
+# once for all inspectors, values computed once); they may refine facts (e.g. libc of a packed file).
+ExtraInspector = Callable[[RawElf, ElfFacts, "bytes | mmap.mmap", str, FileScan], dict[str, Any]]
+# Every marker string an inspector asks FileScan about, so one search answers them all.
+SCAN_MARKERS = LIBC_MARKERS + NSS_STRINGS
 EXTRA_INSPECTORS: list[ExtraInspector] = [inspect_go, inspect_nss]
 # Post-inspectors see the whole Inspection after the extras (the UPX unpacker attaches the
 # program inside and lets its extras replace the outer stub's).
@@ -100,11 +105,12 @@ def read_tables(data: bytes | mmap.mmap, stream: Any) -> RawElf:
 def inspect_elf(data: bytes | mmap.mmap, stream: Any, path: str) -> Inspection:
     """Inspect an ELF image given as a mapping plus a seekable stream over the same bytes."""
     raw = read_tables(data, stream)
-    libc, evidence = detect_libc(raw, data)
+    scan = FileScan(raw, data, SCAN_MARKERS)
+    libc, evidence = detect_libc(raw, data, scan)
     facts = build_facts(raw, libc, evidence)
     extra: dict[str, Any] = {}
     for inspector in EXTRA_INSPECTORS:
-        extra.update(inspector(raw, facts, data, path))
+        extra.update(inspector(raw, facts, data, path, scan))
     inspection = Inspection("elf", facts, raw, extra)
     for post in POST_INSPECTORS:
         post(inspection, data, path)

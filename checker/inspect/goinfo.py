@@ -15,6 +15,7 @@ from typing import Any
 
 from checker.inspect.layout import Layout, read_layout
 from checker.inspect.raw import RawElf
+from checker.inspect.scan import FileScan
 from checker.models import ElfFacts
 
 BUILDINFO_MAGIC = b"\xff Go buildinf:"
@@ -30,12 +31,17 @@ _VERSION = re.compile(r"(go\d[\w.+-]*|devel [ -~]+)")  # "go1.22.1", "devel go1.
 _LIBGO = re.compile(r"^libgo\.so(\.\d+)*$")
 
 
-def inspect_go(raw: RawElf, facts: ElfFacts, data: bytes | mmap.mmap, path: str) -> dict[str, Any]:
-    return {"go": go_info(raw, data)}
+def inspect_go(raw: RawElf, facts: ElfFacts, data: bytes | mmap.mmap, path: str, scan: FileScan) -> dict[str, Any]:
+    return {"go": go_info_once(scan)}
 
 
-def go_info(raw: RawElf, data: bytes | mmap.mmap) -> dict[str, Any] | None:
-    """The `go` JSON object, or None for files that are not Go programs."""
+def go_info_once(scan: FileScan) -> dict[str, Any] | None:
+    """go_info of the scanned file, computed once (the libc inspector may have asked already)."""
+    return scan.memo("go", lambda: go_info(scan.raw, scan.data, scan.layout))
+
+
+def go_info(raw: RawElf, data: bytes | mmap.mmap, layout: Layout | None = None) -> dict[str, Any] | None:
+    """The `go` JSON object, or None for files that are not Go programs (`layout`: read here if None)."""
     evidence: list[str] = []
     gccgo = next((lib for lib in raw.needed if _LIBGO.match(lib)), None)
     if gccgo:
@@ -43,7 +49,7 @@ def go_info(raw: RawElf, data: bytes | mmap.mmap) -> dict[str, Any] | None:
     evidence += [f"section {name}" for name in _GO_SECTIONS if name in raw.section_names]
     if raw.has_section_headers and not evidence:
         return None  # the gc linker always writes .gopclntab and .go.buildinfo; no need to scan
-    layout = read_layout(data)
+    layout = layout or read_layout(data)
     header_at = _find_header(data, layout)
     text = None
     if header_at is not None:

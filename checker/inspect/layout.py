@@ -31,6 +31,7 @@ class Section:
     offset: int
     size: int
     addr: int
+    flags: int = 0  # sh_flags (SHF_ALLOC, SHF_EXECINSTR, ...)
 
 
 @dataclass
@@ -104,17 +105,17 @@ def _sections(data: bytes | mmap.mmap, order: str, is64: bool, off: int, entsize
         pos = off + i * entsize
         if pos + size > len(data):
             break
-        name, stype, _flags, addr, offset, sz = struct.unpack_from(fmt, data, pos)
-        raw.append((name, stype, offset, sz, addr))
+        name, stype, flags, addr, offset, sz = struct.unpack_from(fmt, data, pos)
+        raw.append((name, stype, offset, sz, addr, flags))
     names = b""
     if 0 <= strndx < len(raw):
-        _, _, soff, ssz, _ = raw[strndx]
+        _, _, soff, ssz, _, _ = raw[strndx]
         names = data[soff : soff + ssz] if soff + ssz <= len(data) else b""
     out = []
-    for name_off, stype, offset, sz, addr in raw:
+    for name_off, stype, offset, sz, addr, flags in raw:
         end = names.find(b"\0", name_off) if name_off < len(names) else -1
         name = names[name_off:end].decode("latin-1") if end >= 0 else ""
-        out.append(Section(name, stype, offset, sz, addr))
+        out.append(Section(name, stype, offset, sz, addr, flags))
     return out
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import mmap
 import re
 
-from checker.inspect.layout import read_layout, symtab_names
+from checker.inspect.goinfo import go_info_once
+from checker.inspect.layout import symtab_names
 from checker.inspect.raw import RawElf
-from checker.inspect.scan import markers_present
+from checker.inspect.scan import FileScan
 
 # Strings that only the static copy of each libc leaves behind (checked on stripped builds).
 _GLIBC_MARKERS = (b"GLIBC_TUNABLES", b"Fatal glibc error", b"glibc detected", b"GNU C Library")
 _MUSL_MARKERS = (b"No error information",)
 # Go build info, or (when it was removed) a runtime function name from .gopclntab.
 _GO_MARKERS = (b"\xff Go buildinf:", b"runtime.goexit\x00")
+MARKERS = _GLIBC_MARKERS + _MUSL_MARKERS + _GO_MARKERS
 # Start-up internals each libc links into every static program (unstripped files only):
 # glibc csu/libc-tls.c and static-pie relocation; musl src/env/__libc_start_main.c.
 _GLIBC_STATIC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie")
@@ -24,8 +26,8 @@ _MUSL_NEEDED = re.compile(r"^(libc\.so|libc\.musl-[\w-]+\.so\.1)$")
 _GLIBC_LOADER = re.compile(r"^(ld-linux[\w.-]*\.so\.\d+|ld64\.so\.[12]|ld\.so\.1)$")
 
 
-def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
-    """Return (glibc|musl|none|unknown, evidence)."""
+def detect_libc(raw: RawElf, data: bytes | mmap.mmap, scan: FileScan | None = None) -> tuple[str, list[str]]:
+    """Return (glibc|musl|none|unknown, evidence); `scan` is the file's shared marker memo (made here if None)."""
     evidence: list[str] = []
     flavours: set[str] = set()
     interp = raw.interpreter or ""
@@ -50,14 +52,17 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
         flavours.add("glibc")
         evidence.append(f"{len(glibc_versions)} GLIBC_* version needs")
     if not raw.needed and not raw.interpreter:
-        hay = data
-        layout = read_layout(data) if raw.has_symtab else None
+        scan = scan if scan is not None else FileScan(raw, data, MARKERS)
+        layout = scan.layout if raw.has_symtab else None
         for flavour, wanted in (("glibc", _GLIBC_STATIC_SYMBOLS), ("musl", _MUSL_STATIC_SYMBOLS)):
             names = symtab_names(data, layout, wanted) if layout else []
             if names:
                 flavours.add(flavour)
                 evidence.append(f"static {flavour} start-up code (symbols {', '.join(names)} in .symtab)")
-        present = markers_present(hay, _GLIBC_MARKERS + _MUSL_MARKERS + _GO_MARKERS)  # one pass for all markers
+        if not flavours and _go_without_cgo(scan):
+            evidence += ["Go runtime without a C library", "Go build settings CGO_ENABLED=0 and internal linking: no C code linked in"]
+            return "none", evidence
+        present = scan.present(MARKERS)  # one pass for all markers, shared with the NSS inspector
         found = _first(_GLIBC_MARKERS, present)
         if found:
             flavours.add("glibc")
@@ -76,6 +81,22 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap) -> tuple[str, list[str]]:
     if len(flavours) > 1:
         evidence.append("conflicting evidence")
     return "unknown", evidence
+
+
+def _go_without_cgo(scan: FileScan) -> bool:
+    """A Go program whose build info proves no C code was linked in, so no string search is needed.
+
+    Without cgo the Go linker links internally and only its own code goes in; external
+    linking (-ldflags=-linkmode=external) still pulls in the C library's start-up code even
+    with CGO_ENABLED=0, and other build modes may need it too, so those are scanned.
+    """
+    if ".go.buildinfo" not in scan.raw.section_names:
+        return False  # build info would have to be searched for in the whole file
+    info = go_info_once(scan)
+    if info is None or info["toolchain"] != "gc":
+        return False
+    build = info["build"]
+    return build.get("CGO_ENABLED") == "0" and "linkmode" not in build.get("-ldflags", "") and build.get("-buildmode", "exe") == "exe"
 
 
 def _first(markers: tuple[bytes, ...], present: set[bytes]) -> str | None:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import mmap
 from typing import Any
 
-from checker.inspect.layout import read_layout, symtab_names
+from checker.inspect.layout import symtab_names
 from checker.inspect.raw import RawElf
-from checker.inspect.scan import markers_present
+from checker.inspect.scan import FileScan
 from checker.models import ElfFacts
 
 # Public NSS entry points (nss/*.c); any one of them loads NSS modules when called.
@@ -60,17 +60,20 @@ NSS_STRINGS = (b"libnss_%s.so%s", b"_nss_%s_%s")
 _MAX_LISTED = 8
 
 
-def inspect_nss(raw: RawElf, facts: ElfFacts, data: bytes | mmap.mmap, path: str) -> dict[str, Any]:
+def inspect_nss(raw: RawElf, facts: ElfFacts, data: bytes | mmap.mmap, path: str, scan: FileScan) -> dict[str, Any]:
     if facts.linkage not in ("static", "static-pie") or facts.libc != "glibc":
         return {"static_glibc_nss": None, "static_glibc_nss_evidence": []}
-    evidence = static_nss_evidence(data)
+    evidence = static_nss_evidence(scan)
     return {"static_glibc_nss": bool(evidence), "static_glibc_nss_evidence": evidence}
 
 
-def static_nss_evidence(data: bytes | mmap.mmap) -> list[str]:
-    """Why a static glibc file will dlopen glibc modules at run time (empty: it will not)."""
+def static_nss_evidence(scan: FileScan) -> list[str]:
+    """Why a static glibc file will dlopen glibc modules at run time (empty: it will not).
+
+    NSS_STRINGS must be among `scan.markers`: the libc inspector's search answers for them too.
+    """
     evidence: list[str] = []
-    layout = read_layout(data)
+    data, layout = scan.data, scan.layout
     if layout:
         nss = symtab_names(data, layout, NSS_SYMBOLS)
         if nss:
@@ -79,7 +82,7 @@ def static_nss_evidence(data: bytes | mmap.mmap) -> list[str]:
         gconv = symtab_names(data, layout, GCONV_SYMBOLS)
         if gconv:
             evidence.append(f"iconv in .symtab: {', '.join(gconv)} (loads gconv modules)")
-    present = markers_present(data, NSS_STRINGS)
+    present = scan.present(NSS_STRINGS)
     strings = [s.decode() for s in NSS_STRINGS if s in present]
     if strings:
         evidence.append("NSS strings: " + ", ".join(repr(s) for s in strings))

@@ -199,7 +199,7 @@ def temp_watch(scratch_tmp: Path) -> Iterator[list[dict[str, Any]]]:
     """Record, from inside a real inspector hook, what the private temp dir holds while a member is inspected."""
     seen: list[dict[str, Any]] = []
 
-    def watch(raw: Any, facts: Any, data: Any, path: str) -> dict[str, Any]:
+    def watch(raw: Any, facts: Any, data: Any, path: str, scan: Any) -> dict[str, Any]:
         dirs = list(scratch_tmp.iterdir())
         seen.append(
             {

@@ -20,6 +20,8 @@ MARKERS = _GLIBC_MARKERS + _MUSL_MARKERS + _GO_MARKERS
 # glibc csu/libc-tls.c and static-pie relocation; musl src/env/__libc_start_main.c.
 _GLIBC_STATIC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie")
 _MUSL_STATIC_SYMBOLS = ("__init_libc", "__libc_start_init")
+# Written by crti.o/crtn.o (glibc and musl), the C compiler or a C linker, never by Go's internal linker.
+_C_LINK_SECTIONS = frozenset({".init", ".fini", ".init_array", ".note.ABI-tag", ".comment"})
 _MUSL_NEEDED = re.compile(r"^(libc\.so|libc\.musl-[\w-]+\.so\.1)$")
 # glibc's loader on every Linux port: ld-linux*.so.N (x86_64, i386, arm, aarch64, riscv, loongarch...),
 # ld64.so.1/2 (s390x, ppc64), ld.so.1 (s390, ppc32, mips).
@@ -60,7 +62,7 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap, scan: FileScan | None = No
                 flavours.add(flavour)
                 evidence.append(f"static {flavour} start-up code (symbols {', '.join(names)} in .symtab)")
         if not flavours and _go_without_cgo(scan):
-            evidence += ["Go runtime without a C library", "Go build settings CGO_ENABLED=0 and internal linking: no C code linked in"]
+            evidence += ["Go runtime without a C library", "Go build setting CGO_ENABLED=0, linked by Go's own linker: no C code linked in"]
             return "none", evidence
         present = scan.present(MARKERS)  # one pass for all markers, shared with the NSS inspector
         found = _first(_GLIBC_MARKERS, present)
@@ -84,14 +86,15 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap, scan: FileScan | None = No
 
 
 def _go_without_cgo(scan: FileScan) -> bool:
-    """A Go program whose build info proves no C code was linked in, so no string search is needed.
+    """A Go program whose build info and sections prove no C code was linked in, so no string search is needed.
 
-    Without cgo the Go linker links internally and only its own code goes in; external
-    linking (-ldflags=-linkmode=external) still pulls in the C library's start-up code even
-    with CGO_ENABLED=0, and other build modes may need it too, so those are scanned.
+    CGO_ENABLED=0 alone is not enough: -ldflags=-linkmode=external still has gcc link the C
+    library's start-up code in (and -trimpath leaves -ldflags out of the build info), so the
+    file must also lack every section a C toolchain's link writes and Go's own linker never does.
     """
-    if ".go.buildinfo" not in scan.raw.section_names:
-        return False  # build info would have to be searched for in the whole file
+    names = set(scan.raw.section_names)
+    if ".go.buildinfo" not in names or names & _C_LINK_SECTIONS:
+        return False  # no build info section (it would have to be searched for), or a C link
     info = go_info_once(scan)
     if info is None or info["toolchain"] != "gc":
         return False

@@ -38,3 +38,18 @@ def test_same_answer_as_find_for_bytes_and_mmap(tmp_path: Path) -> None:
 def test_empty_inputs(tmp_path: Path) -> None:
     assert markers_present(b"", MARKERS) == set()
     assert markers_present(b"abc", ()) == set()
+
+
+def test_ranges_limit_the_search(tmp_path: Path) -> None:
+    path = _file(tmp_path)
+    raw = path.read_bytes()
+    straddle = raw.find(MARKERS[0])
+    at_window = raw.find(MARKERS[2])
+    # a range that holds the straddling marker whole, one that cuts it, one that holds the window-start marker
+    assert markers_present(raw, MARKERS, [(straddle - 3, straddle + len(MARKERS[0]))]) == {MARKERS[0]}
+    assert markers_present(raw, MARKERS, [(straddle - 3, straddle + len(MARKERS[0]) - 1)]) == set()
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        ranges = [(7, at_window), (at_window, len(raw) - 1)]  # the end marker loses its last byte
+        assert markers_present(data, MARKERS, ranges) == {MARKERS[0], MARKERS[2]}
+        assert markers_present(data, MARKERS, []) == set()
+        assert hashlib.sha256(data[:]).digest() == hashlib.sha256(raw).digest()

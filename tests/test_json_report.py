@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -14,6 +15,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from checker.inspect.elf_file import inspect_path
+from checker.models import ElfFacts
 from tests.cli_run import REPO, run_cli
 
 Get = Callable[[str], Path]
@@ -168,3 +171,13 @@ def test_inspector_keys_are_on_every_file_entry(fixture: Get, tmp_path: Path) ->
     assert entries["text_file"]["packer"] is None and entries["bad"]["go"] is None
     assert entries["upx_pie"]["packer"]["name"] == "upx" and entries["go_nocgo"]["go"]["version"].startswith("go")
     assert entries["c_static_nss"]["static_glibc_nss"] is True
+
+
+def test_elf_entry_has_every_facts_field_in_order(fixture: Get) -> None:
+    """ElfFacts.to_dict lists its keys by hand (speed): it must follow the dataclass fields."""
+    facts = inspect_path(str(fixture("c_versions"))).facts
+    assert facts is not None
+    data = facts.to_dict()
+    names = [f.name for f in dataclasses.fields(ElfFacts)]
+    assert list(data) == ["class" if n == "elf_class" else n for n in names]
+    assert data == {("class" if n == "elf_class" else n): getattr(facts, n) for n in names}

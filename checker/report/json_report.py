@@ -13,7 +13,9 @@ from typing import Any
 
 from checker.models import Report
 
-_ONE_LINE = json.JSONEncoder()  # no indent: the C encoder (default separators ", " and ": ")
+# No indent: the C encoder (default separators ", " and ": "). A report is a tree built for this
+# call, so the encoder's cycle check (a dict insert and delete per container) is skipped.
+_ONE_LINE = json.JSONEncoder(check_circular=False)
 _INNER = "\n  "
 
 
@@ -25,12 +27,18 @@ def dumps(data: dict[str, Any]) -> str:
     """Lay out a report dict (or any dict): top level indented, one line per `files` entry."""
     if not data:
         return "{}\n"
-    parts = []
+    # Every piece goes into one list joined once: the document is megabytes, and nested joins
+    # and f-strings copied it several times over.
+    out = ["{"]
     for key, value in data.items():
+        out += ["\n  ", _ONE_LINE.encode(key), ": "]
         if key == "files" and isinstance(value, list) and value:
-            lines = ",\n    ".join(map(_ONE_LINE.encode, value))
-            text = f"[\n    {lines}\n  ]"
+            out.append("[")
+            for entry in value:
+                out += ["\n    ", _ONE_LINE.encode(entry), ","]
+            out[-1] = "\n  ]"
         else:
-            text = json.dumps(value, indent=2).replace("\n", _INNER)
-        parts.append(f"{_ONE_LINE.encode(key)}: {text}")
-    return "{\n  " + ",\n  ".join(parts) + "\n}\n"
+            out.append(json.dumps(value, indent=2).replace("\n", _INNER))
+        out.append(",")
+    out[-1] = "\n}\n"
+    return "".join(out)

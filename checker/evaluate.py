@@ -37,13 +37,13 @@ def effective_glibc(facts: ElfFacts) -> tuple[int, ...] | None:
     return best
 
 
-def _needs_above(facts: ElfFacts, namespace: str, limit: tuple[int, ...]) -> list[tuple[str, list[str]]]:
-    """Version names of one namespace above the limit, newest first, with their symbols."""
-    names = {n for needs in facts.version_needs.values() for n in needs}
+def _needs_above(facts: ElfFacts, names: set[str], namespace: str, limit: tuple[int, ...]) -> list[tuple[str, list[str]]]:
+    """Version names (of `names`, the file's) of one namespace above the limit, newest first, with their symbols."""
+    above = vkey(limit)
     out = []
     for name in names:
         parsed = parse_version_name(name)
-        if parsed and parsed.namespace == namespace and vkey(parsed.version) > vkey(limit):
+        if parsed and parsed.namespace == namespace and vkey(parsed.version) > above:
             out.append((parsed.version, name))
         elif namespace == "GLIBC" and name in IMPLIED_GLIBC and IMPLIED_GLIBC[name] > limit:
             out.append((IMPLIED_GLIBC[name], name))
@@ -71,14 +71,17 @@ def glibc_baseline(machine: str) -> tuple[int, ...] | None:
 
 
 def check_versions(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list[Finding]:
+    if not rules.max_versions:
+        return []
     out = []
+    names = {n for needs in facts.version_needs.values() for n in needs}  # once for all limited namespaces
     for namespace, limit in rules.max_versions.items():
         baseline = glibc_baseline(facts.machine) if namespace == "GLIBC" else None
         if baseline and vkey(limit) < vkey(baseline):
             # No glibc older than the arch's first release exists: a lower limit cannot be met by
             # any binary, so judge against the baseline instead of failing every file.
             limit = baseline
-        needs = _needs_above(facts, namespace, limit)
+        needs = _needs_above(facts, names, namespace, limit)
         if not needs:
             continue
         top = needs[0][0]

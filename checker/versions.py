@@ -33,10 +33,12 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split("."))
 
 
+@lru_cache(maxsize=4096)  # called per file and finding with the same few hundred versions
 def version_text(version: tuple[int, ...]) -> str:
     return ".".join(str(p) for p in version)
 
 
+@lru_cache(maxsize=4096)
 def vkey(version: tuple[int, ...]) -> tuple[int, ...]:
     """Comparison key that treats 3.0 and 3.0.0 as equal."""
     end = len(version)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
@@ -74,7 +74,8 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # asdict() without its deep copy of details (JSON values built for this finding; reports only read them).
+        return {"rule": self.rule, "severity": self.severity, "message": self.message, "hint": self.hint, "details": self.details}
 
 
 @dataclass

@@ -16,7 +16,9 @@ import jsonschema
 import pytest
 
 from checker.inspect.elf_file import inspect_path
-from checker.models import ElfFacts
+from checker.models import ElfFacts, Finding
+from checker.policy import build_policy
+from checker.run import check_paths
 from tests.cli_run import REPO, run_cli
 
 Get = Callable[[str], Path]
@@ -181,3 +183,13 @@ def test_elf_entry_has_every_facts_field_in_order(fixture: Get) -> None:
     names = [f.name for f in dataclasses.fields(ElfFacts)]
     assert list(data) == ["class" if n == "elf_class" else n for n in names]
     assert data == {("class" if n == "elf_class" else n): getattr(facts, n) for n in names}
+
+
+def test_finding_entry_has_every_finding_field(fixture: Get) -> None:
+    """Finding.to_dict lists its keys by hand (speed): it must follow the dataclass fields."""
+    report = check_paths([str(fixture("c_exp"))], build_policy({}, {"target": "centos7"}))
+    findings = report.files[0].findings
+    assert [f.rule for f in findings] == ["glibc-version"]
+    data = findings[0].to_dict()
+    assert data == {f.name: getattr(findings[0], f.name) for f in dataclasses.fields(Finding)}
+    assert list(data) == [f.name for f in dataclasses.fields(Finding)]

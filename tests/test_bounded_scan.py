@@ -35,7 +35,7 @@ STATIC_WITH_SECTIONS = [
     "go_nocgo_external",
 ]
 # The spec of the searched region: allocated, non-executable PROGBITS sections except these.
-NOT_SEARCHED = {".eh_frame", ".eh_frame_hdr", ".gcc_except_table", ".gopclntab", ".gosymtab", ".typelink", ".itablink"}
+NOT_SEARCHED = {".eh_frame", ".eh_frame_hdr", ".gcc_except_table", ".gopclntab", ".gosymtab", ".typelink", ".itablink", ".noptrdata"}
 # Strings of C code; "runtime.goexit\0" is left out: it lives in .gopclntab, and Go is found by section name.
 C_MARKERS = [m for m in SCAN_MARKERS if not m.startswith(b"runtime.")]
 MUSL_MARKER = b"No error information"

@@ -25,9 +25,13 @@ WINDOW = 1 << 20  # a multiple of every page size
 SHT_PROGBITS = 1
 SHF_ALLOC = 0x2
 SHF_EXECINSTR = 0x4
-# Allocated data that holds no marker: unwind tables, and Go's runtime metadata (function
-# names in .gopclntab, type and interface tables). Go binaries are found by section name.
-SKIPPED_SECTIONS = frozenset({".eh_frame", ".eh_frame_hdr", ".gcc_except_table", ".gopclntab", ".gosymtab", ".typelink", ".itablink"})
+# Allocated data that holds no marker: unwind tables; Go's runtime metadata (function names
+# in .gopclntab, type and interface tables; Go binaries are found by section name); and Go's
+# pointer-free data (.noptrdata: go:embed files, big arrays), which C code never joins in a
+# static Go program: C objects are linked by the C linker then, into .rodata and .data.
+SKIPPED_SECTIONS = frozenset(
+    {".eh_frame", ".eh_frame_hdr", ".gcc_except_table", ".gopclntab", ".gosymtab", ".typelink", ".itablink", ".noptrdata"}
+)
 
 T = TypeVar("T")
 

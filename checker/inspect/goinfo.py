@@ -37,11 +37,11 @@ def inspect_go(raw: RawElf, facts: ElfFacts, data: bytes | mmap.mmap, path: str,
 
 def go_info_once(scan: FileScan) -> dict[str, Any] | None:
     """go_info of the scanned file, computed once (the libc inspector may have asked already)."""
-    return scan.memo("go", lambda: go_info(scan.raw, scan.data, scan.layout))
+    return scan.memo("go", lambda: go_info(scan.raw, scan.data))
 
 
-def go_info(raw: RawElf, data: bytes | mmap.mmap, layout: Layout | None = None) -> dict[str, Any] | None:
-    """The `go` JSON object, or None for files that are not Go programs (`layout`: read here if None)."""
+def go_info(raw: RawElf, data: bytes | mmap.mmap) -> dict[str, Any] | None:
+    """The `go` JSON object, or None for files that are not Go programs."""
     evidence: list[str] = []
     gccgo = next((lib for lib in raw.needed if _LIBGO.match(lib)), None)
     if gccgo:
@@ -49,7 +49,7 @@ def go_info(raw: RawElf, data: bytes | mmap.mmap, layout: Layout | None = None) 
     evidence += [f"section {name}" for name in _GO_SECTIONS if name in raw.section_names]
     if raw.has_section_headers and not evidence:
         return None  # the gc linker always writes .gopclntab and .go.buildinfo; no need to scan
-    layout = layout or read_layout(data)
+    layout = read_layout(data)
     header_at = _find_header(data, layout)
     text = None
     if header_at is not None:

@@ -49,7 +49,7 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap, scan: FileScan | None = No
         elif _MUSL_NEEDED.match(lib):
             flavours.add("musl")
             evidence.append(f"NEEDED {lib} (musl)")
-    glibc_versions = sorted({n for names in raw.version_needs.values() for n in names if n.startswith("GLIBC_")})
+    glibc_versions = {n for names in raw.version_needs.values() for n in names if n.startswith("GLIBC_")}  # only counted
     if glibc_versions:
         flavours.add("glibc")
         evidence.append(f"{len(glibc_versions)} GLIBC_* version needs")

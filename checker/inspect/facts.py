@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from checker.data_files import load
 from checker.inspect.raw import RawElf
 from checker.models import ElfFacts
@@ -69,6 +71,7 @@ def max_versions(raw: RawElf) -> tuple[dict[str, str], list[str]]:
     return {ns: version_text(v) for ns, v in sorted(best.items())}, sorted(other)
 
 
+@lru_cache(maxsize=4096)  # sort key of the same few hundred version names in every file
 def _version_order(name: str) -> tuple[str, tuple[int, ...], str]:
     parsed = parse_version_name(name)
     return (parsed.namespace, parsed.version, name) if parsed else (name, (), name)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import mmap
 import struct
 import sys
-from itertools import compress
+from itertools import compress, repeat
+from operator import add, and_, itemgetter, mul
 from typing import NamedTuple, Union
 
 from checker.inspect.raw import RawElf
@@ -36,6 +37,8 @@ NT_GNU_ABI_TAG = 1
 
 _VER_NDX_MASK = 0x7FFF
 _STRING_TAGS = frozenset((DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH))
+_APPLIED_TAGS = _STRING_TAGS | {DT_FLAGS, DT_FLAGS_1}  # the entries _apply_dynamic reads
+_TAG = itemgetter(0)
 # Limits the reference reader applies (pyelf_reader.py, bounds.py); past them we let it decide.
 _MAX_STRING = 64 * 1024
 _MAX_INTERP = 4096
@@ -45,6 +48,17 @@ _ET_PROC = (0xFF00, 0xFFFF)  # ET_LOPROC/ET_HIPROC: the reference reader reports
 _NATIVE_LITTLE = sys.byteorder == "little"
 _DYN_BATCH = 4096  # dynamic entries decoded per slice
 _COPY_LIMIT = 8 << 20  # largest slice of the symbol table copied for fast field access
+# Decode a whole string table once when it holds at most this many bytes per name wanted from it.
+_DECODE_BYTES_PER_NAME = 512
+_DECODE_SMALL_TABLE = 32 * 1024  # a string table this small is decoded whole for its first string
+_SPARSE_HITS = 16  # fewer than one wanted versym entry in this many: find them one by one
+_SMALL_INDEX = bytes(1 if b in (0x00, 0x80) else 0 for b in range(256))  # high bytes of version indices < 256
+# Section header fields as plain tuple positions (Elf32_Shdr and Elf64_Shdr share the order).
+_SH_NAME, _SH_TYPE, _SH_FLAGS, _SH_ADDR, _SH_OFFSET, _SH_SIZE, _SH_LINK, _SH_INFO = range(8)
+# Section-name lists by (.shstrtab bytes, sh_name column): files built by one toolchain share them.
+_NAMES_CACHE: dict[tuple[bytes, tuple[int, ...]], tuple[str, ...]] = {}
+_NAMES_CACHE_MAX = 512
+_NAMES_CACHE_TABLE = 4096  # larger name tables are read without the cache
 
 
 class FastReaderDeclined(Exception):
@@ -113,17 +127,15 @@ class _Phdr(NamedTuple):
     p_flags: int = 0
 
 
-class _Shdr(NamedTuple):
-    sh_name: int
-    sh_type: int
-    sh_flags: int
-    sh_addr: int
-    sh_offset: int
-    sh_size: int
-    sh_link: int
-    sh_info: int
-    sh_addralign: int
-    sh_entsize: int
+# Where _Phdr's fields sit in an Elf64_Phdr / Elf32_Phdr row.
+_PHDR_FIELDS = {True: itemgetter(0, 2, 3, 5, 1), False: itemgetter(0, 1, 2, 4, 6)}
+# A section header is the plain tuple struct gives (fields at the _SH_* positions): no object per section.
+_Shdr = tuple[int, ...]
+
+
+def _one_byte_table(value: int) -> bytes:
+    """A bytes.translate table mapping `value` to 1 and every other byte to 0."""
+    return bytes(value) + b"\x01" + bytes(255 - value)
 
 
 def read_raw_fast(data: Buffer) -> RawElf:
@@ -141,9 +153,11 @@ class _Reader:
         self.data = data
         self.size = len(data)
         self.shdrs: list[_Shdr] = []
+        self.types: tuple[int, ...] = ()  # sh_type of every section, for C-level searches
         self.phdrs: list[_Phdr] = []
         self.section0: _Shdr | None = None
         self.names_table: tuple[int, int] | None = None
+        self.texts: dict[tuple[int, int], str | None] = {}  # string tables decoded whole (see _text)
 
     def _need(self, offset: int, length: int, what: str) -> None:
         if offset < 0 or length < 0 or offset + length > self.size:
@@ -158,6 +172,12 @@ class _Reader:
         start, length = table
         if index >= length:
             raise FastReaderDeclined("string offset outside its table")
+        text = self._text(table) if length <= _DECODE_SMALL_TABLE else None
+        if text is not None:  # the same search on the decoded table: its offsets are the bytes' offsets
+            end = text.find("\0", index, index + _MAX_STRING)
+            if end < 0:
+                raise FastReaderDeclined("unterminated string")
+            return text[index:end]
         end = self.data.find(b"\0", start + index, start + min(length, index + _MAX_STRING))
         if end < 0:
             raise FastReaderDeclined("unterminated string")
@@ -221,25 +241,31 @@ class _Reader:
         size = self.lay.shdr.size
         if shentsize != size:
             raise FastReaderDeclined("section header size")
-        section0 = _Shdr._make(self._unpack(self.lay.shdr, shoff, "section header table"))
+        section0 = self._unpack(self.lay.shdr, shoff, "section header table")
         self.section0 = section0
-        shnum = shnum or section0.sh_size
+        shnum = shnum or section0[_SH_SIZE]
         if not shnum:
             return
         self._need(shoff, shnum * size, "section header table")
-        self.shdrs = out = list(map(_Shdr._make, self.lay.shdr.iter_unpack(self.data[shoff : shoff + shnum * size])))
-        for sh in out:
-            if sh.sh_type != SHT_NOBITS and sh.sh_size:
-                self._need(sh.sh_offset, sh.sh_size, "section")
-        strndx = section0.sh_link if shstrndx == SHN_XINDEX else shstrndx
+        self.shdrs = out = list(self.lay.shdr.iter_unpack(self.data[shoff : shoff + shnum * size]))
+        columns = list(zip(*out, strict=True))
+        self.types = types = columns[_SH_TYPE]
+        self.columns = columns
+        # Every section's end in one C-level pass; only a file where one ends past the end is checked
+        # section by section (NOBITS and empty sections occupy no bytes, so they may).
+        if max(map(add, columns[_SH_OFFSET], columns[_SH_SIZE])) > self.size:
+            for sh in out:
+                if sh[_SH_TYPE] != SHT_NOBITS and sh[_SH_SIZE]:
+                    self._need(sh[_SH_OFFSET], sh[_SH_SIZE], "section")
+        strndx = section0[_SH_LINK] if shstrndx == SHN_XINDEX else shstrndx
         if strndx:
-            if strndx >= shnum or out[strndx].sh_type != SHT_STRTAB:
+            if strndx >= shnum or types[strndx] != SHT_STRTAB:
                 raise FastReaderDeclined("section name table")
-            self.names_table = (out[strndx].sh_offset, out[strndx].sh_size)
+            self.names_table = (out[strndx][_SH_OFFSET], out[strndx][_SH_SIZE])
 
     def _program_headers(self, phoff: int, phentsize: int, phnum: int) -> None:
         if phnum == PN_XNUM and self.section0 is not None:
-            phnum = self.section0.sh_info  # extended numbering
+            phnum = self.section0[_SH_INFO]  # extended numbering
         if not phnum:
             return
         size = self.lay.phdr.size
@@ -247,44 +273,54 @@ class _Reader:
             raise FastReaderDeclined("program header size")
         self._need(phoff, phnum * size, "program header table")
         rows = self.lay.phdr.iter_unpack(self.data[phoff : phoff + phnum * size])
-        if self.elf64:
-            self.phdrs = [_Phdr(f[0], f[2], f[3], f[5], f[1]) for f in rows]
-        else:
-            self.phdrs = [_Phdr(f[0], f[1], f[2], f[4], f[6]) for f in rows]
+        # The _Phdr fields picked out of each row in C (tuple.__new__ skips namedtuple's Python-level __new__).
+        self.phdrs = list(map(tuple.__new__, repeat(_Phdr), map(_PHDR_FIELDS[self.elf64], rows)))
 
     # -- sections, notes, interpreter ------------------------------------------------------
 
     def _read_sections(self, raw: RawElf) -> None:
-        names = raw.section_names
         table = self.names_table
+        columns = self.columns
         if table is None:
-            names.extend("" for _ in self.shdrs)
+            raw.section_names = [""] * len(self.shdrs)
         else:
-            start, length = table
-            data, find = self.data, self.data.find
-            names.append("")
-            for sh in self.shdrs[1:]:
-                index = sh.sh_name
-                end = find(b"\0", start + index, start + min(length, index + _MAX_STRING)) if index < length else -1
-                if end < 0:
-                    raise FastReaderDeclined("section name outside its table")
-                names.append(data[start + index : end].decode("utf-8", "replace"))
-        alloc_code_or_data = alloc_nobits = 0
-        for sh in self.shdrs:
-            if sh.sh_type == SHT_SYMTAB:
-                raw.has_symtab = True
-            if not sh.sh_flags & SHF_ALLOC or not sh.sh_size:
-                continue
-            if sh.sh_type == SHT_NOBITS:
-                alloc_nobits += 1
-            elif sh.sh_type != SHT_NOTE:
-                alloc_code_or_data += 1
+            raw.section_names = self._section_names(table, columns[_SH_NAME])
+        types = self.types
+        raw.has_symtab = SHT_SYMTAB in types
+        # Types of the allocated sections that hold bytes in memory (SHF_ALLOC set and sh_size non-zero).
+        alloc = list(compress(types, map(mul, map(and_, columns[_SH_FLAGS], repeat(SHF_ALLOC)), columns[_SH_SIZE])))
+        alloc_nobits = alloc.count(SHT_NOBITS)
+        alloc_code_or_data = len(alloc) - alloc_nobits - alloc.count(SHT_NOTE)
         raw.debug_only = alloc_nobits > 0 and alloc_code_or_data == 0 and raw.e_type in (2, 3)
-        if raw.debug_only:
+        if raw.debug_only or SHT_NOTE not in types:
             return
-        for sh in self.shdrs:
-            if sh.sh_type == SHT_NOTE and sh.sh_size and raw.abi_tag is None:
-                raw.abi_tag = self._abi_tag(sh.sh_offset, sh.sh_size)
+        for sh in compress(self.shdrs, map(SHT_NOTE.__eq__, types)):
+            if sh[_SH_SIZE]:
+                raw.abi_tag = self._abi_tag(sh[_SH_OFFSET], sh[_SH_SIZE])
+                if raw.abi_tag is not None:
+                    return
+
+    def _section_names(self, table: tuple[int, int], offsets: tuple[int, ...]) -> list[str]:
+        """Every section's name (section 0 has none); remembered by table and offsets, a pure function of both."""
+        start, length = table
+        key = None
+        if length <= _NAMES_CACHE_TABLE:
+            key = (self.data[start : start + length], offsets)
+            known = _NAMES_CACHE.get(key)
+            if known is not None:
+                return list(known)
+        data, find = self.data, self.data.find
+        names = [""]
+        for index in offsets[1:]:
+            end = find(b"\0", start + index, start + min(length, index + _MAX_STRING)) if index < length else -1
+            if end < 0:
+                raise FastReaderDeclined("section name outside its table")
+            names.append(data[start + index : end].decode("utf-8", "replace"))
+        if key is not None:
+            if len(_NAMES_CACHE) >= _NAMES_CACHE_MAX:
+                _NAMES_CACHE.clear()
+            _NAMES_CACHE[key] = tuple(names)
+        return names
 
     def _interpreter(self, ph: _Phdr) -> str:
         length = min(ph.p_filesz, _MAX_INTERP)
@@ -324,14 +360,16 @@ class _Reader:
         step = _DYN_BATCH * dyn.size  # read in batches: a hostile sh_size must not become one huge copy
         end = offset + count * dyn.size
         for at in range(offset, end, step):
-            for tag, value in dyn.iter_unpack(self.data[at : min(at + step, end)]):
-                if tag == DT_NULL:
-                    return out
-                out.append((tag, value))
+            rows = list(dyn.iter_unpack(self.data[at : min(at + step, end)]))
+            tags = list(map(_TAG, rows))
+            if DT_NULL in tags:
+                out += rows[: tags.index(DT_NULL)]
+                return out
+            out += rows
         return out
 
     def _apply_dynamic(self, entries: list[tuple[int, int]], strtab: tuple[int, int] | None, raw: RawElf) -> None:
-        for tag, value in entries:
+        for tag, value in compress(entries, map(_APPLIED_TAGS.__contains__, map(_TAG, entries))):
             if tag in _STRING_TAGS:
                 if strtab is None:
                     raise FastReaderDeclined("dynamic string without a string table")
@@ -350,27 +388,32 @@ class _Reader:
                 raw.flags_1 = value
 
     def _first_section(self, stype: int) -> tuple[int, _Shdr] | None:
-        for i, sh in enumerate(self.shdrs):
-            if sh.sh_type == stype and sh.sh_size:
-                return i, sh
+        """The first non-empty section of a type (tuple.index searches in C)."""
+        types, at = self.types, 0
+        while stype in types[at:]:
+            at = types.index(stype, at)
+            sh = self.shdrs[at]
+            if sh[_SH_SIZE]:
+                return at, sh
+            at += 1
         return None
 
     def _linked_strtab(self, index: int, sh: _Shdr) -> tuple[int, int]:
-        link = sh.sh_link
+        link = sh[_SH_LINK]
         if not 0 < link < len(self.shdrs) or link == index:
             raise FastReaderDeclined("section links to no string table")
         target = self.shdrs[link]
-        if target.sh_type != SHT_STRTAB or not target.sh_size:
+        if target[_SH_TYPE] != SHT_STRTAB or not target[_SH_SIZE]:
             raise FastReaderDeclined("section links to no string table")
-        return target.sh_offset, target.sh_size
+        return target[_SH_OFFSET], target[_SH_SIZE]
 
     def _read_dynamic_from_sections(self, raw: RawElf) -> None:
         found = self._first_section(SHT_DYNAMIC)
         if found is None:
             return
         index, sec = found
-        entries = self._dynamic_entries(sec.sh_offset, sec.sh_size)
-        has_strings = any(tag in _STRING_TAGS for tag, _ in entries)
+        entries = self._dynamic_entries(sec[_SH_OFFSET], sec[_SH_SIZE])
+        has_strings = not _STRING_TAGS.isdisjoint(map(_TAG, entries))
         self._apply_dynamic(entries, self._linked_strtab(index, sec) if has_strings else None, raw)
 
     # -- symbol versions -------------------------------------------------------------------
@@ -380,30 +423,35 @@ class _Reader:
         if found is None:
             return
         index, verneed = found
-        index_to_name = self._version_needs(raw, verneed.sh_offset, verneed.sh_info, self._linked_strtab(index, verneed))
+        index_to_name = self._version_needs(raw, verneed[_SH_OFFSET], verneed[_SH_INFO], self._linked_strtab(index, verneed))
         versym = self._first_section(SHT_GNU_VERSYM)
         dynsym = self._first_section(SHT_DYNSYM)
         if versym is None or dynsym is None:
             return
-        count = min(dynsym[1].sh_size // self.lay.sym_size, versym[1].sh_size // 2)
+        count = min(dynsym[1][_SH_SIZE] // self.lay.sym_size, versym[1][_SH_SIZE] // 2)
         strtab = self._linked_strtab(*dynsym)
-        self._undefined_versioned(raw, dynsym[1].sh_offset, count, versym[1].sh_offset, strtab, index_to_name)
+        self._undefined_versioned(raw, dynsym[1][_SH_OFFSET], count, versym[1][_SH_OFFSET], strtab, index_to_name)
 
     def _version_needs(self, raw: RawElf, offset: int, count: int, strtab: tuple[int, int]) -> dict[int, str]:
         """Walk Elf_Verneed/Elf_Vernaux chains (vn_next / vna_next) with the reference's budget."""
         index_to_name: dict[int, str] = {}
         budget = _MAX_VERNEED_ENTRIES
-        need, aux_s = self.lay.verneed, self.lay.vernaux
+        need, aux_s = self.lay.verneed.unpack_from, self.lay.vernaux.unpack_from
+        data, last, string = self.data, self.size - 16, self._string  # both records are 16 bytes
         for _ in range(count):
-            _version, cnt, vn_file, vn_aux, vn_next = self._unpack(need, offset, "version needs")
-            names = raw.version_needs.setdefault(self._string(strtab, vn_file), [])
+            if not 0 <= offset <= last:
+                raise FastReaderDeclined("version needs outside the file")
+            _version, cnt, vn_file, vn_aux, vn_next = need(data, offset)
+            names = raw.version_needs.setdefault(string(strtab, vn_file), [])
             aux = offset + vn_aux
             for _ in range(cnt):
                 budget -= 1
                 if budget < 0:
                     raise FastReaderDeclined("version-needs table too long")
-                _hash, _flags, other, vna_name, vna_next = self._unpack(aux_s, aux, "version needs")
-                name = self._string(strtab, vna_name)
+                if not 0 <= aux <= last:
+                    raise FastReaderDeclined("version needs outside the file")
+                _hash, _flags, other, vna_name, vna_next = aux_s(data, aux)
+                name = string(strtab, vna_name)
                 names.append(name)
                 index_to_name[other & _VER_NDX_MASK] = name
                 if not vna_next:
@@ -421,14 +469,75 @@ class _Reader:
         ones and copy-relocated definitions (`__rseq_size@GLIBC_2.35`), which bind to the library too.
 
         Instead of decoding every symbol, pick the versym entries holding a wanted value (a needed
-        version's index, with or without the hidden bit) in one C-level pass over the array, and
+        version's index, with or without the hidden bit) with C-level passes over the array, and
         decode only the matching symbols.
         """
-        lay = self.lay
         self._need(versym, 2 * count, "symbol version table")
         if count < 2 or not index_to_name:
             return
+        if max(index_to_name) < 256:
+            picked, keys = self._pick_by_bytes(count, versym, index_to_name)
+        else:
+            picked, keys = self._pick_by_values(count, versym, index_to_name)
+        if not picked:
+            return
+        sym_size = self.lay.sym_size
+        top = picked[-1]
+        self._need(symtab + top * sym_size, sym_size, "dynamic symbol table")
         data = self.data
+        if self.little == _NATIVE_LITTLE and (top + 1) * sym_size <= _COPY_LIMIT:  # typed views: no struct call per symbol
+            symbols = memoryview(data[symtab : symtab + (top + 1) * sym_size])  # a copy: no export pins the mapping
+            offsets = list(map(symbols.cast("I")[:: sym_size // 4].__getitem__, picked))
+        else:
+            word = self.lay.word.unpack_from
+            offsets = [word(data, symtab + i * sym_size)[0] for i in picked]
+        names = self._symbol_names(strtab, offsets)
+        groups: dict[str, set[str]] = {}
+        if isinstance(keys, bytes):  # version index per picked symbol, one byte each
+            distinct = set(keys)
+            for index in distinct:
+                chosen = compress(names, keys.translate(_one_byte_table(index))) if len(distinct) > 1 else names
+                groups.setdefault(index_to_name[index], set()).update(chosen)
+        else:  # version name per picked symbol
+            for version, name in zip(keys, names, strict=True):
+                groups.setdefault(version, set()).add(name)
+        found = raw.undefined_versioned
+        for version in dict.fromkeys(index_to_name.values()):  # the order the version table gives
+            if version in groups:
+                if version in found:
+                    found[version] |= groups[version]
+                else:
+                    found[version] = groups[version]
+
+    def _pick_by_bytes(self, count: int, versym: int, index_to_name: dict[int, str]) -> tuple[list[int], bytes]:
+        """(symbol indices, their version indices as bytes) when every needed version index is below 256.
+
+        Such an entry has its index in the low byte and 0x00 or 0x80 (the hidden bit) in the high
+        byte, so bytes.translate over each half of the array marks the wanted entries without a
+        Python-level step per symbol.
+        """
+        entries = self.data[versym + 2 : versym + 2 * count]  # entries 1..count-1
+        low, high = (entries[0::2], entries[1::2]) if self.little else (entries[1::2], entries[0::2])
+        wanted = bytearray(256)
+        for index in index_to_name:
+            wanted[index] = 1
+        mask = low.translate(wanted)
+        if high.translate(None, b"\x00\x80"):  # some entry has an index of 256 or more: never wanted
+            small = high.translate(_SMALL_INDEX)
+            mask = (int.from_bytes(mask, "little") & int.from_bytes(small, "little")).to_bytes(count - 1, "little")
+        hits = mask.count(1)
+        if not hits:
+            return [], b""
+        if hits * _SPARSE_HITS < count:  # a few hits in a long array: jump from one to the next
+            at, find, positions = mask.find(1), mask.find, []
+            while at >= 0:
+                positions.append(at)
+                at = find(1, at + 1)
+            return [at + 1 for at in positions], bytes(map(low.__getitem__, positions))
+        return list(compress(range(1, count), mask)), bytes(compress(low, mask))
+
+    def _pick_by_values(self, count: int, versym: int, index_to_name: dict[int, str]) -> tuple[list[int], list[str]]:
+        """(symbol indices, their version names) for any version index: one dictionary test per entry."""
         # Versym entries as they read in native byte order (hidden bit set or not) -> version name,
         # so the array is never byte-swapped: a big-endian file just gets swapped keys.
         swap = self.little != _NATIVE_LITTLE
@@ -436,34 +545,45 @@ class _Reader:
         for index, version in index_to_name.items():
             for value in (index, index | 0x8000):
                 by_value[((value & 0xFF) << 8 | value >> 8) if swap else value] = version
-        with memoryview(data) as whole, whole[versym + 2 : versym + 2 * count] as entries, entries.cast("H") as values:
+        with memoryview(self.data) as whole, whole[versym + 2 : versym + 2 * count] as entries, entries.cast("H") as values:
             # compress/map walk the array in C; only the matching entries reach Python.
             picked = list(compress(range(1, count), map(by_value.__contains__, values)))
-            versions = [by_value[values[i - 1]] for i in picked]
-        if not picked:
-            return
-        sym_size = lay.sym_size
-        top = picked[-1]
-        self._need(symtab + top * sym_size, sym_size, "dynamic symbol table")
-        if self.little == _NATIVE_LITTLE and (top + 1) * sym_size <= _COPY_LIMIT:  # typed views: no struct call per symbol
-            symbols = memoryview(data[symtab : symtab + (top + 1) * sym_size])  # a copy: no export pins the mapping
-            name_of = symbols.cast("I")[:: sym_size // 4]
-            offsets = [name_of[i] for i in picked]
-        else:
-            word = lay.word.unpack_from
-            offsets = [word(data, symtab + i * sym_size)[0] for i in picked]
+            return picked, [by_value[values[i - 1]] for i in picked]
+
+    def _symbol_names(self, strtab: tuple[int, int], offsets: list[int]) -> list[str]:
+        """NUL-terminated names at `offsets` in string table (start, length), each shorter than
+        _MAX_STRING and ending inside the table (as the reference reader reads them), else decline.
+
+        With many names wanted, the table is decoded once and the names are sliced from the text;
+        otherwise (a huge table, few names: e.g. a big library's imports) each is read where it lies.
+        """
         start, length = strtab
-        find, table_end = data.find, start + length
-        by_version: dict[str, list[bytes]] = {}
-        for version, at in zip(versions, offsets, strict=True):
-            # The first NUL within _MAX_STRING must lie inside the table (as the reference reader reads it).
-            stop = find(b"\0", start + at, start + at + _MAX_STRING) if at < length else -1
-            if not 0 <= stop < table_end:
+        data = self.data
+        text = self._text(strtab) if strtab in self.texts or length <= len(offsets) * _DECODE_BYTES_PER_NAME else None
+        if text is not None:
+            find = text.find  # searches end at the table's end by construction
+            if length <= _MAX_STRING:
+                ends = list(map(find, repeat("\0"), offsets))
+            else:
+                ends = list(map(find, repeat("\0"), offsets, map(_MAX_STRING.__add__, offsets)))
+            if -1 in ends:
                 raise FastReaderDeclined("symbol name outside its string table")
-            by_version.setdefault(version, []).append(data[start + at : stop])
-        for version in dict.fromkeys(index_to_name.values()):  # the order the version table gives
-            if version in by_version:
-                raw.undefined_versioned.setdefault(version, set()).update(n.decode("utf-8", "replace") for n in by_version[version])
+            return list(map(text.__getitem__, map(slice, offsets, ends)))
+        if max(offsets) >= length:
+            raise FastReaderDeclined("symbol name outside its string table")
+        starts = list(map(start.__add__, offsets))
+        ends = list(map(data.find, repeat(b"\0"), starts, map(_MAX_STRING.__add__, starts)))
+        if -1 in ends or max(ends) >= start + length:
+            raise FastReaderDeclined("symbol name outside its string table")
+        return list(map(bytes.decode, map(data.__getitem__, map(slice, starts, ends)), repeat("utf-8"), repeat("replace")))
+
+    def _text(self, strtab: tuple[int, int]) -> str | None:
+        """A string table decoded whole when it is plain ASCII (so character and byte offsets agree), else None."""
+        if strtab not in self.texts:
+            start, length = strtab
+            table = self.data[start : start + length]
+            self.texts[strtab] = table.decode("ascii") if table.isascii() else None
+        return self.texts[strtab]
 
     # -- files without section headers: follow the dynamic segment --------------------------
 

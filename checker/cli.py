@@ -9,6 +9,7 @@ from pathlib import Path
 
 from checker import __version__
 from checker.archives.limits import ArchiveLimits, parse_size, size_text
+from checker.parallel import usable_cpus
 from checker.policy import DEFAULT_CONFIG, Policy, PolicyError, policy_from_settings
 from checker.progress import progress_for
 from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
@@ -75,11 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="progress line on stderr (default: on a terminal, once a run takes over a second)",
     )
     out.add_argument(
+        "-j",
         "--jobs",
         metavar="N",
         type=_jobs,
         default=1,
-        help="worker processes that inspect files; 'auto' = one per CPU (default: 1); the report is the same",
+        help="processes that inspect files; 'auto' = one per usable CPU (default: 1); the report is the same",
     )
     out.add_argument("-v", "--verbose", action="store_true", help="list every skipped file and every portability line")
     arc = p.add_argument_group("archives and packages (tar, zip, wheel, deb, rpm are checked member by member)")
@@ -118,7 +120,7 @@ def _size(text: str) -> int:
 
 def _jobs(text: str) -> int:
     if text.strip() == "auto":
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return usable_cpus()
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or 'auto', not {text!r}")
     return int(text)

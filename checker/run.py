@@ -13,13 +13,13 @@ from checker.evaluate import evaluate
 from checker.inspect.elf_file import Inspection, OpenedFile, inspect_opened, inspect_path, open_file
 from checker.inspect.raw import ElfParseError
 from checker.models import FileResult, Report
+from checker.parallel import default_jobs
 from checker.policy import Policy
 
 FAIL_ON = ("error", "warning", "never")
 _NOT_PROGRAMS = {"relocatable": "relocatable object", "core": "core dump", "debug-only": "separate debug info"}
 
 Progress = Callable[[int, int, str], None]
-_MAX_CHUNK = 32  # candidates per task for worker processes: small enough to balance big and small files
 
 
 class NoInputError(Exception):
@@ -31,15 +31,18 @@ class RunOptions:
     fail_on: str = "error"
     allow_empty: bool = False
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)  # how deep/much to read inside tar/zip/wheel/deb/rpm files
-    jobs: int = 1  # worker processes that inspect files (1: all in this process)
+    jobs: int = 1  # processes that inspect files (1: all in this one; 0: one per usable CPU for large runs, see parallel.py)
 
 
 def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOptions(), progress: Progress | None = None) -> Report:
     candidates = discover(patterns)
     if not candidates and not options.allow_empty:
         raise NoInputError(f"no files matched: {' '.join(patterns)}")
-    if options.jobs > 1 and len(candidates) > 1:
-        results = _check_in_workers(candidates, policy, options, progress)
+    jobs = options.jobs or default_jobs(len(candidates))
+    if jobs > 1 and len(candidates) > 1:
+        from checker.parallel import check_in_processes
+
+        results = check_in_processes(candidates, jobs, _check_chunk, policy, options, progress)
     else:
         results = []
         for i, cand in enumerate(candidates):
@@ -49,31 +52,6 @@ def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOp
     if progress:
         progress(len(candidates), len(candidates), "")
     return build_report(results, policy, patterns)
-
-
-def _check_in_workers(candidates: list[Candidate], policy: Policy, options: RunOptions, progress: Progress | None) -> list[FileResult]:
-    """check_target over worker processes (not threads: inspectors start child processes, e.g. upx).
-
-    Candidates go out in small consecutive chunks and results are collected chunk by chunk in
-    submission order, so the report is the same, in the same order, as with one process.
-    """
-    from concurrent.futures import ProcessPoolExecutor
-
-    size = max(1, min(_MAX_CHUNK, len(candidates) // (options.jobs * 8)))
-    chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
-    results: list[FileResult] = []
-    done = 0
-    with ProcessPoolExecutor(max_workers=min(options.jobs, len(chunks))) as pool:
-        futures = [pool.submit(_check_chunk, chunk, policy, options) for chunk in chunks]
-        for chunk, future in zip(chunks, futures, strict=True):
-            if progress:
-                progress(done, len(candidates), chunk[0].path)
-            try:
-                results.extend(future.result())
-            except Exception:  # a worker died (killed, out of memory): check its files here instead
-                results.extend(_check_chunk(chunk, policy, options))
-            done += len(chunk)
-    return results
 
 
 def _check_chunk(chunk: list[Candidate], policy: Policy, options: RunOptions) -> list[FileResult]:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import tarfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from checker.parallel import AUTO_MIN_FILES, usable_cpus
 from checker.policy import policy_from_settings
 from checker.report import json_report
 from checker.run import RunOptions, check_paths
-from tests.cli_run import run_cli
+from tests.cli_run import REPO, run_cli
 
 Get = Callable[[str], Path]
 
@@ -58,9 +65,11 @@ def test_jobs_give_the_same_output(tree: Path, fmt: str) -> None:
     one = run_cli(*args)
     several = run_cli("--jobs", "3", *args)
     auto = run_cli("--jobs", "auto", *args)
+    short = run_cli("-j", "2", *args)
+    default = run_cli(*args)
     assert one.returncode == 2  # the truncated ELF is an error
-    assert several.returncode == auto.returncode == one.returncode
-    assert several.stdout == auto.stdout == one.stdout
+    assert several.returncode == auto.returncode == short.returncode == default.returncode == one.returncode
+    assert several.stdout == auto.stdout == short.stdout == default.stdout == one.stdout
     if fmt == "json":
         report = json.loads(one.stdout)
         statuses = {f["status"] for f in report["files"]}
@@ -76,6 +85,120 @@ def test_jobs_in_process_api_keeps_order(tree: Path) -> None:
     assert len(serial.files) > 4 * 8  # more candidates than one chunk per worker
     assert [f.path for f in parallel.files] == [f.path for f in serial.files]
     assert parallel.to_dict() == serial.to_dict()
+
+
+@pytest.fixture(scope="module")
+def big_tree(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough files for the default to use several processes (hard links: cheap copies)."""
+    root = tmp_path_factory.mktemp("big")
+    copies = 0
+    while copies * len(list((tree / "d0").iterdir())) < AUTO_MIN_FILES:
+        sub = root / f"c{copies}"
+        sub.mkdir()
+        for path in sorted((tree / "d0").iterdir()):
+            os.link(path, sub / path.name)
+        copies += 1
+    return root
+
+
+def _workers_seen(tree: Path, options: RunOptions) -> tuple[dict[str, object], int]:
+    """The report as a dict, and the most worker processes alive at one progress call."""
+    most = 0
+
+    def progress(done: int, total: int, path: str) -> None:
+        nonlocal most
+        most = max(most, len(multiprocessing.active_children()))
+
+    report = check_paths([str(tree)], policy_from_settings({"target": "centos7"}, None), options, progress)
+    return report.to_dict(), most
+
+
+@pytest.mark.skipif(usable_cpus() < 2, reason="one usable CPU: the default stays in one process")
+def test_default_uses_worker_processes_for_large_runs_only(big_tree: Path, fixture: Get) -> None:
+    serial, workers = _workers_seen(big_tree, RunOptions(jobs=1))
+    assert workers == 0
+    default, workers = _workers_seen(big_tree, RunOptions(jobs=0))
+    assert workers == usable_cpus() - 1  # one per usable CPU, this process being one of them
+    assert default == serial
+    assert len(serial["files"]) >= AUTO_MIN_FILES  # type: ignore[arg-type]
+    _, workers = _workers_seen(fixture("c_exp"), RunOptions(jobs=0))
+    assert workers == 0
+
+
+def test_killed_worker_is_replaced_by_this_process(big_tree: Path) -> None:
+    """A worker killed mid-run (out-of-memory killer, a user): its files are checked here, same report."""
+    policy = policy_from_settings({"target": "centos7"}, None)
+    killed: list[int] = []
+
+    def progress(done: int, total: int, path: str) -> None:
+        if not killed and (children := multiprocessing.active_children()):
+            assert children[0].pid is not None
+            os.kill(children[0].pid, signal.SIGKILL)
+            killed.append(children[0].pid)
+
+    parallel = check_paths([str(big_tree)], policy, RunOptions(jobs=3), progress)
+    assert killed
+    assert parallel.to_dict() == check_paths([str(big_tree)], policy, RunOptions(jobs=1)).to_dict()
+
+
+def test_threaded_caller_gets_the_same_report(tree: Path) -> None:
+    """With another thread running, workers are not forked (forkserver): same results."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        policy = policy_from_settings({"target": "centos7"}, None)
+        parallel = check_paths([str(tree)], policy, RunOptions(jobs=2))
+    finally:
+        stop.set()
+        thread.join()
+    assert parallel.to_dict() == check_paths([str(tree)], policy, RunOptions(jobs=1)).to_dict()
+
+
+def _unshare_with_readonly_shm() -> list[str] | None:
+    """A command prefix that runs a program where /dev/shm is read-only, so no semaphore can be made."""
+    unshare = shutil.which("unshare")
+    if unshare is None or not Path("/dev/shm").is_dir():
+        return None
+    for flags in (["-m"], ["-U", "-r", "-m"]):  # as root; else in a user namespace
+        prefix = [unshare, *flags, "sh", "-c", 'mount -t tmpfs -o ro none /dev/shm && exec "$@"', "sh"]
+        if subprocess.run([*prefix, "true"], capture_output=True, check=False).returncode == 0:
+            return prefix
+    return None
+
+
+def test_no_semaphores_falls_back_to_one_process(tree: Path) -> None:
+    """Containers without a writable /dev/shm cannot make a process pool: one process, same report, no error."""
+    prefix = _unshare_with_readonly_shm()
+    if prefix is None:
+        pytest.skip("cannot make /dev/shm read-only here (no unshare, no mount namespace)")
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import multiprocessing as m; m.Lock()"], capture_output=True, check=False)
+    assert probe.returncode != 0  # really no semaphores in there
+    args = ["--target", "centos7", "--format", "json", "--no-progress", str(tree)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    jailed = subprocess.run(
+        [*prefix, sys.executable, "-m", "checker", "--jobs", "2", *args], env=env, capture_output=True, text=True, check=False
+    )
+    one = run_cli("--jobs", "1", *args)
+    assert jailed.stderr == "" and jailed.returncode == one.returncode == 2
+    assert jailed.stdout == one.stdout
+
+
+def test_small_run_starts_no_pool(fixture: Get, tmp_path: Path) -> None:
+    """One file by default: neither multiprocessing nor concurrent.futures is even imported."""
+    probe = (
+        "import sys; from checker.cli import main; main(sys.argv[1:]); "
+        "print([m for m in ('multiprocessing', 'concurrent.futures') if m in sys.modules])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, "--no-progress", "--format", "json", str(fixture("c_exp"))],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.stdout.splitlines()[-1] == "[]", proc.stderr
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", ""])

@@ -1,0 +1,157 @@
+"""Checking files in several processes (`--jobs`): the same results, in the same order, as in one.
+
+This process works too: worker processes take chunks of files from the front of the list while
+this one takes them from the back, so no CPU sits idle waiting, and only the workers' share of the
+results has to travel back. Results travel as plain tuples (quicker to unpickle than dataclass
+instances) and are rebuilt here. Workers are forked on Linux when this process runs no other
+thread (nothing is imported again); if no worker can be started (no /dev/shm semaphores in some
+containers, a process limit) or a worker dies, its files are checked here: never an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from checker.models import ElfFacts, FileResult, Finding
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
+    from checker.discover import Candidate
+
+MAX_CHUNK = 32  # files per task: small enough to balance big and small files, big enough to amortise a task
+AUTO_MIN_FILES = 200  # the default uses several processes from this many files on (below it the pool costs more than it saves)
+
+Check = Callable[[list["Candidate"], Any, Any], list[FileResult]]  # (chunk, policy, options) -> results, in order
+Progress = Callable[[int, int, str], None]
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (the affinity mask, e.g. a container's cpuset), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_jobs(files: int) -> int:
+    """Processes used when --jobs is not given: one per usable CPU for large runs, else one."""
+    return usable_cpus() if files >= AUTO_MIN_FILES else 1
+
+
+def check_in_processes(
+    candidates: Sequence[Candidate], jobs: int, check: Check, policy: Any, options: Any, progress: Progress | None
+) -> list[FileResult]:
+    """`check` over chunks of candidates in `jobs` processes (this one included); results in candidate order."""
+    size = max(1, min(MAX_CHUNK, len(candidates) // (jobs * 8)))
+    chunks = [list(candidates[i : i + size]) for i in range(0, len(candidates), size)]
+    futures: list[Future[list[tuple[Any, ...]]] | None] = [None] * len(chunks)  # None: checked here
+    slots: list[list[FileResult]] = [[] for _ in chunks]
+    done = 0  # files checked here
+
+    def show(path: str) -> None:
+        if progress:
+            finished = sum(len(chunks[i]) for i, f in enumerate(futures) if f is not None and f.done())
+            progress(done + finished, len(candidates), path)
+
+    front, back = 0, len(chunks)  # workers were given chunks[:front]; this process took chunks[back:]
+    workers = min(jobs - 1, len(chunks) - 1)
+    pool = _start_pool(workers, check, policy, options)
+    oldest = 0  # futures before it are done
+    try:
+        while front < back:
+            if pool is not None:
+                try:
+                    # Keep two chunks queued per worker, so none waits while this process checks one.
+                    while front < back:
+                        while oldest < front and futures[oldest].done():  # type: ignore[union-attr]
+                            oldest += 1
+                        if front - oldest >= 2 * workers:
+                            break
+                        futures[front] = pool.submit(_work, chunks[front])
+                        front += 1
+                except Exception:  # the pool broke: what is left is checked here
+                    _stop(pool)
+                    pool = None
+            if front < back:
+                back -= 1
+                show(chunks[back][0].path)
+                slots[back] = check(chunks[back], policy, options)
+                done += len(chunks[back])
+        for i, future in enumerate(futures):
+            if future is None:
+                continue
+            show(chunks[i][0].path)
+            try:
+                slots[i] = [_decode(item) for item in future.result()]
+            except Exception:  # a worker died (killed, out of memory) or the pool broke: check its files here
+                slots[i] = check(chunks[i], policy, options)
+    finally:
+        if pool is not None:
+            _stop(pool)
+    return [result for slot in slots for result in slot]
+
+
+def _start_pool(workers: int, check: Check, policy: Any, options: Any) -> Executor | None:
+    if workers < 1:
+        return None
+    try:
+        import multiprocessing
+        import threading
+        from concurrent.futures import ProcessPoolExecutor
+
+        # fork: nothing to import again in the workers (3.14 makes forkserver Linux's default); it is
+        # only safe while this process runs no other thread (a thread holding a lock would deadlock the child).
+        methods = multiprocessing.get_all_start_methods()
+        if "fork" in methods and threading.active_count() == 1:
+            method: str | None = "fork"
+        else:
+            method = "forkserver" if "forkserver" in methods else None  # never fork from a threaded process
+        context = multiprocessing.get_context(method)
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=_setup, initargs=(check, policy, options))
+    except (OSError, ImportError, NotImplementedError, ValueError):  # e.g. no semaphores: sem_open fails without /dev/shm
+        return None
+
+
+def _stop(pool: Executor) -> None:
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+_job: tuple[Check, Any, Any] | None = None  # in a worker: what to run on each chunk
+
+
+def _setup(check: Check, policy: Any, options: Any) -> None:
+    global _job
+    _job = (check, policy, options)
+
+
+def _work(chunk: list[Candidate]) -> list[tuple[Any, ...]]:
+    if _job is None:
+        raise RuntimeError("worker process was not set up")
+    check, policy, options = _job
+    return [_encode(result) for result in check(chunk, policy, options)]
+
+
+def _encode(result: FileResult) -> tuple[Any, ...]:
+    """A FileResult as tuples of field values (its ElfFacts and Findings too)."""
+    values = dict(zip(_field_names(FileResult), _values(result), strict=True))
+    elf, findings = values.pop("elf"), values.pop("findings")
+    return values, None if elf is None else _values(elf), [_values(f) for f in findings]
+
+
+def _decode(item: tuple[Any, ...]) -> FileResult:
+    values, elf, findings = item
+    return FileResult(**values, elf=None if elf is None else ElfFacts(*elf), findings=[Finding(*f) for f in findings])
+
+
+def _values(obj: Any) -> tuple[Any, ...]:
+    return tuple(getattr(obj, name) for name in _field_names(type(obj)))
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))

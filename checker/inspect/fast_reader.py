@@ -54,7 +54,7 @@ _DECODE_SMALL_TABLE = 32 * 1024  # a string table this small is decoded whole fo
 _SPARSE_HITS = 16  # fewer than one wanted versym entry in this many: find them one by one
 _SMALL_INDEX = bytes(1 if b in (0x00, 0x80) else 0 for b in range(256))  # high bytes of version indices < 256
 # Section header fields as plain tuple positions (Elf32_Shdr and Elf64_Shdr share the order).
-_SH_NAME, _SH_TYPE, _SH_FLAGS, _SH_ADDR, _SH_OFFSET, _SH_SIZE, _SH_LINK, _SH_INFO = range(8)
+_SH_NAME, _SH_TYPE, _SH_FLAGS, _SH_OFFSET, _SH_SIZE, _SH_LINK, _SH_INFO = range(7)  # (no other fields are read)
 # Section-name lists by (.shstrtab bytes, sh_name column): files built by one toolchain share them.
 _NAMES_CACHE: dict[tuple[bytes, tuple[int, ...]], tuple[str, ...]] = {}
 _NAMES_CACHE_MAX = 512
@@ -127,8 +127,19 @@ class _Phdr(NamedTuple):
     p_flags: int = 0
 
 
-# Where _Phdr's fields sit in an Elf64_Phdr / Elf32_Phdr row.
-_PHDR_FIELDS = {True: itemgetter(0, 2, 3, 5, 1), False: itemgetter(0, 1, 2, 4, 6)}
+# Where the fields a table is read for sit, by ELF class: as positions in a struct row (any byte
+# order), and as (word type, words per entry, word index) when the file's byte order is the machine's.
+_PHDR_FIELDS = {True: (0, 2, 3, 5, 1), False: (0, 1, 2, 4, 6)}  # _Phdr order
+_PHDR_WORDS = {
+    True: (("I", 14, 0), ("Q", 7, 1), ("Q", 7, 2), ("Q", 7, 4), ("I", 14, 1)),
+    False: (("I", 8, 0), ("I", 8, 1), ("I", 8, 2), ("I", 8, 4), ("I", 8, 6)),
+}
+_SHDR_FIELDS = (0, 1, 2, 4, 5, 6, 7)  # _SH_* order, the same in both classes (sh_addr is skipped)
+_SHDR_ROW = itemgetter(*_SHDR_FIELDS)  # a struct row -> the _SH_* fields
+_SHDR_WORDS = {
+    True: (("I", 16, 0), ("I", 16, 1), ("Q", 8, 1), ("Q", 8, 3), ("Q", 8, 4), ("I", 16, 10), ("I", 16, 11)),
+    False: tuple(("I", 10, i) for i in _SHDR_FIELDS),
+}
 # A section header is the plain tuple struct gives (fields at the _SH_* positions): no object per section.
 _Shdr = tuple[int, ...]
 
@@ -136,6 +147,16 @@ _Shdr = tuple[int, ...]
 def _one_byte_table(value: int) -> bytes:
     """A bytes.translate table mapping `value` to 1 and every other byte to 0."""
     return bytes(value) + b"\x01" + bytes(255 - value)
+
+
+def _positions(data: bytes, value: int) -> list[int]:
+    """Every position of byte `value` in `data`, one C-level search per hit."""
+    out: list[int] = []
+    at, find = data.find(value), data.find
+    while at >= 0:
+        out.append(at)
+        at = find(value, at + 1)
+    return out
 
 
 def read_raw_fast(data: Buffer) -> RawElf:
@@ -241,16 +262,15 @@ class _Reader:
         size = self.lay.shdr.size
         if shentsize != size:
             raise FastReaderDeclined("section header size")
-        section0 = self._unpack(self.lay.shdr, shoff, "section header table")
+        section0 = _SHDR_ROW(self._unpack(self.lay.shdr, shoff, "section header table"))
         self.section0 = section0
         shnum = shnum or section0[_SH_SIZE]
         if not shnum:
             return
         self._need(shoff, shnum * size, "section header table")
-        self.shdrs = out = list(self.lay.shdr.iter_unpack(self.data[shoff : shoff + shnum * size]))
-        columns = list(zip(*out, strict=True))
-        self.types = types = columns[_SH_TYPE]
-        self.columns = columns
+        self.columns = columns = self._columns(shoff, shnum, self.lay.shdr, _SHDR_FIELDS, _SHDR_WORDS[self.elf64])
+        self.shdrs = out = list(zip(*columns, strict=True))
+        self.types = types = tuple(columns[_SH_TYPE])
         # Every section's end in one C-level pass; only a file where one ends past the end is checked
         # section by section (NOBITS and empty sections occupy no bytes, so they may).
         if max(map(add, columns[_SH_OFFSET], columns[_SH_SIZE])) > self.size:
@@ -272,9 +292,22 @@ class _Reader:
         if phentsize != size:
             raise FastReaderDeclined("program header size")
         self._need(phoff, phnum * size, "program header table")
-        rows = self.lay.phdr.iter_unpack(self.data[phoff : phoff + phnum * size])
-        # The _Phdr fields picked out of each row in C (tuple.__new__ skips namedtuple's Python-level __new__).
-        self.phdrs = list(map(tuple.__new__, repeat(_Phdr), map(_PHDR_FIELDS[self.elf64], rows)))
+        columns = self._columns(phoff, phnum, self.lay.phdr, _PHDR_FIELDS[self.elf64], _PHDR_WORDS[self.elf64])
+        # tuple.__new__ builds each _Phdr in C (namedtuple's own __new__ is Python code).
+        self.phdrs = list(map(tuple.__new__, repeat(_Phdr), zip(*columns, strict=True)))
+
+    def _columns(
+        self, offset: int, count: int, st: struct.Struct, fields: tuple[int, ...], words: tuple[tuple[str, int, int], ...]
+    ) -> list[list[int]]:
+        """Some fields of a table of `count` entries, one list per field, read column by column in C:
+        typed views of a copy of the table in the machine's byte order, else struct rows transposed."""
+        table = self.data[offset : offset + count * st.size]
+        if self.little == _NATIVE_LITTLE:
+            with memoryview(table) as view:
+                typed = {"I": view.cast("I"), "Q": view.cast("Q") if self.elf64 else None}
+                return [typed[code][index::step].tolist() for code, step, index in words]  # type: ignore[index]
+        rows = list(zip(*st.iter_unpack(table), strict=True))
+        return [list(rows[i]) for i in fields]
 
     # -- sections, notes, interpreter ------------------------------------------------------
 
@@ -284,7 +317,7 @@ class _Reader:
         if table is None:
             raw.section_names = [""] * len(self.shdrs)
         else:
-            raw.section_names = self._section_names(table, columns[_SH_NAME])
+            raw.section_names = self._section_names(table, tuple(columns[_SH_NAME]))
         types = self.types
         raw.has_symtab = SHT_SYMTAB in types
         # Types of the allocated sections that hold bytes in memory (SHF_ALLOC set and sh_size non-zero).
@@ -476,28 +509,38 @@ class _Reader:
         if count < 2 or not index_to_name:
             return
         if max(index_to_name) < 256:
-            picked, keys = self._pick_by_bytes(count, versym, index_to_name)
+            mask, positions, keys = self._pick_by_bytes(count, versym, index_to_name)
         else:
-            picked, keys = self._pick_by_values(count, versym, index_to_name)
-        if not picked:
+            mask, positions, keys = self._pick_by_values(count, versym, index_to_name)
+        if not keys:
             return
         sym_size = self.lay.sym_size
-        top = picked[-1]
+        top = mask.rfind(1) + 1  # the highest picked symbol (mask entry i is symbol i + 1)
         self._need(symtab + top * sym_size, sym_size, "dynamic symbol table")
         data = self.data
         if self.little == _NATIVE_LITTLE and (top + 1) * sym_size <= _COPY_LIMIT:  # typed views: no struct call per symbol
             symbols = memoryview(data[symtab : symtab + (top + 1) * sym_size])  # a copy: no export pins the mapping
-            offsets = list(map(symbols.cast("I")[:: sym_size // 4].__getitem__, picked))
+            name_of = symbols.cast("I")[:: sym_size // 4]
+            if positions is None:
+                offsets = list(compress(name_of, b"\0" + mask))
+            else:
+                offsets = [name_of[at + 1] for at in positions]
         else:
             word = self.lay.word.unpack_from
+            picked = compress(range(1, count), mask) if positions is None else (at + 1 for at in positions)
             offsets = [word(data, symtab + i * sym_size)[0] for i in picked]
         names = self._symbol_names(strtab, offsets)
         groups: dict[str, set[str]] = {}
         if isinstance(keys, bytes):  # version index per picked symbol, one byte each
             distinct = set(keys)
             for index in distinct:
-                chosen = compress(names, keys.translate(_one_byte_table(index))) if len(distinct) > 1 else names
-                groups.setdefault(index_to_name[index], set()).update(chosen)
+                group = groups.setdefault(index_to_name[index], set())
+                if len(distinct) == 1:
+                    group.update(names)
+                elif keys.count(index) * _SPARSE_HITS < len(keys):  # a small group: jump from one member to the next
+                    group.update(names[at] for at in _positions(keys, index))
+                else:
+                    group.update(compress(names, keys.translate(_one_byte_table(index))))
         else:  # version name per picked symbol
             for version, name in zip(keys, names, strict=True):
                 groups.setdefault(version, set()).add(name)
@@ -509,8 +552,9 @@ class _Reader:
                 else:
                     found[version] = groups[version]
 
-    def _pick_by_bytes(self, count: int, versym: int, index_to_name: dict[int, str]) -> tuple[list[int], bytes]:
-        """(symbol indices, their version indices as bytes) when every needed version index is below 256.
+    def _pick_by_bytes(self, count: int, versym: int, index_to_name: dict[int, str]) -> tuple[bytes, list[int] | None, bytes]:
+        """Which of symbols 1..count-1 are wanted when every needed version index is below 256: a mask
+        (one byte per symbol), their positions in it when they are few (else None), and their indices.
 
         Such an entry has its index in the low byte and 0x00 or 0x80 (the hidden bit) in the high
         byte, so bytes.translate over each half of the array marks the wanted entries without a
@@ -526,18 +570,13 @@ class _Reader:
             small = high.translate(_SMALL_INDEX)
             mask = (int.from_bytes(mask, "little") & int.from_bytes(small, "little")).to_bytes(count - 1, "little")
         hits = mask.count(1)
-        if not hits:
-            return [], b""
-        if hits * _SPARSE_HITS < count:  # a few hits in a long array: jump from one to the next
-            at, find, positions = mask.find(1), mask.find, []
-            while at >= 0:
-                positions.append(at)
-                at = find(1, at + 1)
-            return [at + 1 for at in positions], bytes(map(low.__getitem__, positions))
-        return list(compress(range(1, count), mask)), bytes(compress(low, mask))
+        if hits * _SPARSE_HITS < count:  # a few hits in a long array
+            positions = _positions(mask, 1)
+            return mask, positions, bytes([low[at] for at in positions])
+        return mask, None, bytes(compress(low, mask))
 
-    def _pick_by_values(self, count: int, versym: int, index_to_name: dict[int, str]) -> tuple[list[int], list[str]]:
-        """(symbol indices, their version names) for any version index: one dictionary test per entry."""
+    def _pick_by_values(self, count: int, versym: int, index_to_name: dict[int, str]) -> tuple[bytes, list[int] | None, list[str]]:
+        """The same for any version index, with the version names: one dictionary test per entry."""
         # Versym entries as they read in native byte order (hidden bit set or not) -> version name,
         # so the array is never byte-swapped: a big-endian file just gets swapped keys.
         swap = self.little != _NATIVE_LITTLE
@@ -546,9 +585,9 @@ class _Reader:
             for value in (index, index | 0x8000):
                 by_value[((value & 0xFF) << 8 | value >> 8) if swap else value] = version
         with memoryview(self.data) as whole, whole[versym + 2 : versym + 2 * count] as entries, entries.cast("H") as values:
-            # compress/map walk the array in C; only the matching entries reach Python.
-            picked = list(compress(range(1, count), map(by_value.__contains__, values)))
-            return picked, [by_value[values[i - 1]] for i in picked]
+            # map walks the array in C; only the matching entries reach Python.
+            mask = bytes(map(by_value.__contains__, values))
+            return mask, None, list(map(by_value.__getitem__, compress(values, mask)))
 
     def _symbol_names(self, strtab: tuple[int, int], offsets: list[int]) -> list[str]:
         """NUL-terminated names at `offsets` in string table (start, length), each shorter than
@@ -562,6 +601,9 @@ class _Reader:
         text = self._text(strtab) if strtab in self.texts or length <= len(offsets) * _DECODE_BYTES_PER_NAME else None
         if text is not None:
             find = text.find  # searches end at the table's end by construction
+            if length <= _MAX_STRING and text.endswith("\0") and max(offsets) < length:
+                # Every search from inside the table meets a NUL there, within _MAX_STRING: no -1 to check for.
+                return [text[at : find("\0", at)] for at in offsets]
             if length <= _MAX_STRING:
                 ends = list(map(find, repeat("\0"), offsets))
             else:

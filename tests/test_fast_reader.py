@@ -268,3 +268,55 @@ def test_mutants_fast_reader_agrees_or_declines(fixture: Get, tmp_path: Path) ->
             assert not isinstance(ref, str), f"{path.name}: fast reader read a file the reference rejects ({ref})"
             assert fast == ref, f"{path.name}: readers disagree"
     assert accepted > 150 and declined > 20  # both paths are really exercised
+
+
+# ---- version indices outside one byte: the versym array is read two ways (fast_reader._pick_by_bytes / _pick_by_values)
+
+
+def _version_need(path: Path, version: str) -> tuple[int, int]:
+    """(offset of its Elf_Vernaux in .gnu.version_r, version index) of a needed version, from readelf -V."""
+    m = re.search(rf"^\s+0x([0-9a-f]+):\s+Name: {re.escape(version)}\s+Flags: \S+\s+Version: (\d+)", readelf(path, "-V"), re.M)
+    assert m, version
+    return int(m.group(1), 16), int(m.group(2))
+
+
+def _versym_patched(src: Path, dst: Path, version: str | None, stray_entry: int | None) -> Path:
+    """c_dynamic with the needed `version` renumbered to its index + 256 (vna_other and every versym
+    entry using it), and/or versym entry `stray_entry` set to 0x0101 (an index no version has)."""
+    secs = _sections(src)
+    versym_off, versym_size = secs[".gnu.version"][1], secs[".gnu.version"][2]
+    data = src.read_bytes()
+    edits = []
+    if version is not None:
+        aux_at, index = _version_need(src, version)
+        edits.append((secs[".gnu.version_r"][1] + aux_at + 6, (index + 256).to_bytes(2, "little")))  # vna_other
+        for at in range(versym_off, versym_off + versym_size, 2):
+            value = int.from_bytes(data[at : at + 2], "little")
+            if value & 0x7FFF == index:
+                edits.append((at, ((value & 0x8000) | (index + 256)).to_bytes(2, "little")))
+    if stray_entry is not None:
+        edits.append((versym_off + 2 * stray_entry, (0x0101).to_bytes(2, "little")))
+    return _patched(src, dst, edits)
+
+
+def test_version_index_above_255_matches_readelf(fixture: Get, tmp_path: Path) -> None:
+    src = fixture("c_dynamic")
+    bound = truth(src)["version_bound"]
+    version = "GLIBC_2.2.5"
+    assert version in bound, bound
+    wide = _versym_patched(src, tmp_path / "wide_index", version, None)
+    assert _version_need(wide, version)[1] == _version_need(src, version)[1] + 256  # readelf sees the new index
+    raw = _fast(wide)
+    assert {k: sorted(v) for k, v in raw.undefined_versioned.items()} == truth(wide)["version_bound"] == bound
+    assert_same(wide)
+
+
+def test_stray_wide_versym_entry_is_not_bound(fixture: Get, tmp_path: Path) -> None:
+    """An entry holding index 257 (no such version) next to wanted one-byte indices: nothing changes."""
+    src = fixture("c_dynamic")
+    unversioned = re.search(r"^\s+(\d+):.* UND (_ITM_deregisterTMCloneTable|__gmon_start__)$", readelf(src, "--dyn-syms"), re.M)
+    assert unversioned, "c_dynamic has no unversioned undefined symbol to renumber"
+    stray = _versym_patched(src, tmp_path / "stray_entry", None, int(unversioned.group(1)))
+    raw = _fast(stray)
+    assert {k: sorted(v) for k, v in raw.undefined_versioned.items()} == truth(src)["version_bound"]
+    assert_same(stray)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from checker import __version__
 from checker.archives.limits import ArchiveLimits, parse_size, size_text
-from checker.parallel import usable_cpus
+from checker.parallel import AUTO_MIN_FILES
 from checker.policy import DEFAULT_CONFIG, Policy, PolicyError, policy_from_settings
 from checker.progress import progress_for
 from checker.run import FAIL_ON, NoInputError, RunOptions, check_paths, exit_code
@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         type=_jobs,
         default=1,
-        help="processes that inspect files; 'auto' = one per usable CPU (default: 1); the report is the same",
+        help=f"processes that inspect files (default: 1); 'auto' = one per usable CPU when there are "
+        f"{AUTO_MIN_FILES} files or more; the report is the same",
     )
     out.add_argument("-v", "--verbose", action="store_true", help="list every skipped file and every portability line")
     arc = p.add_argument_group("archives and packages (tar, zip, wheel, deb, rpm are checked member by member)")
@@ -120,7 +121,7 @@ def _size(text: str) -> int:
 
 def _jobs(text: str) -> int:
     if text.strip() == "auto":
-        return usable_cpus()
+        return 0  # decided once the files are known: run.check_paths -> parallel.auto_jobs
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or 'auto', not {text!r}")
     return int(text)

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from checker.models import ElfFacts, FileResult, Finding
@@ -24,22 +25,60 @@ if TYPE_CHECKING:
     from checker.discover import Candidate
 
 MAX_CHUNK = 32  # files per task: small enough to balance big and small files, big enough to amortise a task
-AUTO_MIN_FILES = 200  # the default uses several processes from this many files on (below it the pool costs more than it saves)
+# `--jobs auto` starts worker processes only from this many files on: below it, starting them costs
+# more than they save (2 cores, median of 9: 100 files 0.155 s in one process vs 0.202 s with two,
+# 200 files 0.175 vs 0.199 s, 400 files 0.300 vs 0.274 s).
+AUTO_MIN_FILES = 400
 
 Check = Callable[[list["Candidate"], Any, Any], list[FileResult]]  # (chunk, policy, options) -> results, in order
 Progress = Callable[[int, int, str], None]
 
 
 def usable_cpus() -> int:
-    """CPUs this process may run on (the affinity mask, e.g. a container's cpuset), not the machine's count."""
+    """CPUs this process may use: its affinity mask (e.g. a cpuset), lowered to a cgroup CPU quota (docker --cpus)."""
     try:
-        return len(os.sched_getaffinity(0))
+        count = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        count = os.cpu_count() or 1
+    quota = cgroup_cpu_quota(Path("/proc/self/cgroup"), Path("/sys/fs/cgroup"))
+    return max(1, min(count, int(quota))) if quota is not None else count
 
 
-def default_jobs(files: int) -> int:
-    """Processes used when --jobs is not given: one per usable CPU for large runs, else one."""
+def cgroup_cpu_quota(membership: Path, root: Path) -> float | None:
+    """CPUs allowed by the cgroup quota of this process and its parent groups (v2 cpu.max, v1 cfs_quota_us); None: no quota."""
+    try:
+        lines = membership.read_text().splitlines()
+    except OSError:
+        return None
+    limits: list[float] = []
+    for line in lines:
+        _, controllers, path = [*line.split(":", 2), "", ""][:3]
+        if controllers == "":  # v2: one hierarchy; read every level from the process's group up
+            places = [(root, "cpu.max")]
+        elif "cpu" in controllers.split(","):
+            places = [(root / name, "cpu.cfs_quota_us") for name in ("cpu", "cpu,cpuacct", "cpuacct,cpu")]
+        else:
+            continue
+        parts = [p for p in path.strip("/").split("/") if p]
+        for base, name in places:
+            for depth in range(len(parts), -1, -1):
+                limits.extend(_quota(base.joinpath(*parts[:depth]), name))
+    return min(limits) if limits else None
+
+
+def _quota(group: Path, name: str) -> list[float]:
+    try:
+        if name == "cpu.max":
+            quota, period = (group / name).read_text().split()[:2]
+        else:
+            quota, period = (group / name).read_text().strip(), (group / "cpu.cfs_period_us").read_text().strip()
+        return [] if quota in ("max", "-1") or int(period) <= 0 else [int(quota) / int(period)]
+    except (OSError, ValueError):
+        return []
+
+
+def auto_jobs(files: int) -> int:
+    """Processes for `--jobs auto` (RunOptions.jobs 0): one per usable CPU for large runs, else one."""
     return usable_cpus() if files >= AUTO_MIN_FILES else 1
 
 

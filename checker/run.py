@@ -13,7 +13,7 @@ from checker.evaluate import evaluate
 from checker.inspect.elf_file import Inspection, OpenedFile, inspect_opened, inspect_path, open_file
 from checker.inspect.raw import ElfParseError
 from checker.models import FileResult, Report
-from checker.parallel import default_jobs
+from checker.parallel import auto_jobs
 from checker.policy import Policy
 
 FAIL_ON = ("error", "warning", "never")
@@ -31,14 +31,14 @@ class RunOptions:
     fail_on: str = "error"
     allow_empty: bool = False
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)  # how deep/much to read inside tar/zip/wheel/deb/rpm files
-    jobs: int = 1  # processes that inspect files (1: all in this one; 0: one per usable CPU for large runs, see parallel.py)
+    jobs: int = 1  # processes that inspect files (1: all in this one; 0: `auto`, one per usable CPU for large runs, see parallel.py)
 
 
 def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOptions(), progress: Progress | None = None) -> Report:
     candidates = discover(patterns)
     if not candidates and not options.allow_empty:
         raise NoInputError(f"no files matched: {' '.join(patterns)}")
-    jobs = options.jobs or default_jobs(len(candidates))
+    jobs = options.jobs or auto_jobs(len(candidates))
     if jobs > 1 and len(candidates) > 1:
         from checker.parallel import check_in_processes
 

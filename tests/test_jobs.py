@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.parallel import AUTO_MIN_FILES, usable_cpus
+from checker.parallel import AUTO_MIN_FILES, cgroup_cpu_quota, usable_cpus
 from checker.policy import policy_from_settings
 from checker.report import json_report
 from checker.run import RunOptions, check_paths
@@ -113,16 +113,37 @@ def _workers_seen(tree: Path, options: RunOptions) -> tuple[dict[str, object], i
     return report.to_dict(), most
 
 
-@pytest.mark.skipif(usable_cpus() < 2, reason="one usable CPU: the default stays in one process")
-def test_default_uses_worker_processes_for_large_runs_only(big_tree: Path, fixture: Get) -> None:
+@pytest.mark.skipif(usable_cpus() < 2, reason="one usable CPU: auto stays in one process")
+def test_auto_uses_worker_processes_for_large_runs_only(big_tree: Path, tree: Path) -> None:
     serial, workers = _workers_seen(big_tree, RunOptions(jobs=1))
     assert workers == 0
-    default, workers = _workers_seen(big_tree, RunOptions(jobs=0))
+    auto, workers = _workers_seen(big_tree, RunOptions(jobs=0))
     assert workers == usable_cpus() - 1  # one per usable CPU, this process being one of them
-    assert default == serial
+    assert auto == serial
     assert len(serial["files"]) >= AUTO_MIN_FILES  # type: ignore[arg-type]
-    _, workers = _workers_seen(fixture("c_exp"), RunOptions(jobs=0))
+    _, workers = _workers_seen(tree, RunOptions(jobs=0))  # too few files to pay for a pool
     assert workers == 0
+
+
+def test_cgroup_quota_lowers_usable_cpus(tmp_path: Path) -> None:
+    """docker --cpus=1.5 on 8 CPUs: 1 process for auto. cgroup v2 (cpu.max, every level up) and v1 (cfs quota)."""
+    v2 = tmp_path / "v2"
+    (v2 / "ci" / "job").mkdir(parents=True)
+    (v2 / "cpu.max").write_text("max 100000\n")
+    (v2 / "ci" / "cpu.max").write_text("150000 100000\n")
+    (v2 / "ci" / "job" / "cpu.max").write_text("max 100000\n")
+    (tmp_path / "v2.cgroup").write_text("0::/ci/job\n")
+    assert cgroup_cpu_quota(tmp_path / "v2.cgroup", v2) == 1.5
+    (tmp_path / "free.cgroup").write_text("0::/\n")
+    assert cgroup_cpu_quota(tmp_path / "free.cgroup", v2) is None
+    v1 = tmp_path / "v1" / "cpu,cpuacct" / "docker" / "abc"
+    v1.mkdir(parents=True)
+    (v1 / "cpu.cfs_quota_us").write_text("200000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    (tmp_path / "v1.cgroup").write_text("5:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n")
+    assert cgroup_cpu_quota(tmp_path / "v1.cgroup", tmp_path / "v1") == 2.0
+    assert cgroup_cpu_quota(tmp_path / "missing", v2) is None
+    assert 1 <= usable_cpus() <= (os.cpu_count() or 1)
 
 
 def test_killed_worker_is_replaced_by_this_process(big_tree: Path) -> None:

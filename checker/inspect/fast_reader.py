@@ -175,6 +175,7 @@ class _Reader:
         self.size = len(data)
         self.shdrs: list[_Shdr] = []
         self.types: tuple[int, ...] = ()  # sh_type of every section, for C-level searches
+        self.first_of_type: dict[int, int] = {}  # sh_type -> index of the first non-empty section of that type
         self.phdrs: list[_Phdr] = []
         self.section0: _Shdr | None = None
         self.names_table: tuple[int, int] | None = None
@@ -271,6 +272,9 @@ class _Reader:
         self.columns = columns = self._columns(shoff, shnum, self.lay.shdr, _SHDR_FIELDS, _SHDR_WORDS[self.elf64])
         self.shdrs = out = list(zip(*columns, strict=True))
         self.types = types = tuple(columns[_SH_TYPE])
+        # Built from the last section to the first, so each type keeps its first non-empty section.
+        backwards = zip(reversed(types), reversed(range(len(types))), strict=True)
+        self.first_of_type = dict(compress(backwards, reversed(columns[_SH_SIZE])))
         # Every section's end in one C-level pass; only a file where one ends past the end is checked
         # section by section (NOBITS and empty sections occupy no bytes, so they may).
         if max(map(add, columns[_SH_OFFSET], columns[_SH_SIZE])) > self.size:
@@ -421,15 +425,9 @@ class _Reader:
                 raw.flags_1 = value
 
     def _first_section(self, stype: int) -> tuple[int, _Shdr] | None:
-        """The first non-empty section of a type (tuple.index searches in C)."""
-        types, at = self.types, 0
-        while stype in types[at:]:
-            at = types.index(stype, at)
-            sh = self.shdrs[at]
-            if sh[_SH_SIZE]:
-                return at, sh
-            at += 1
-        return None
+        """The first non-empty section of a type."""
+        index = self.first_of_type.get(stype)
+        return None if index is None else (index, self.shdrs[index])
 
     def _linked_strtab(self, index: int, sh: _Shdr) -> tuple[int, int]:
         link = sh[_SH_LINK]

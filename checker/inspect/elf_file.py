@@ -1,4 +1,4 @@
-"""Inspect one file on disk: sniff, map it read-only, read the tables, derive the facts."""
+"""Inspect one file on disk: sniff, read or map it read-only, read the tables, derive the facts."""
 
 from __future__ import annotations
 
@@ -51,6 +51,10 @@ PostInspector = Callable[[Inspection, "bytes | mmap.mmap", str], None]
 POST_INSPECTORS: list[PostInspector] = [inspect_packed]
 
 
+# Files up to this size are read into memory whole; larger ones are mapped, so only the pages read cost.
+READ_WHOLE_LIMIT = 256 * 1024
+
+
 @dataclass
 class OpenedFile:
     """A file opened once for the whole check: its handle, first bytes and what they say it is."""
@@ -81,6 +85,8 @@ def inspect_opened(opened: OpenedFile, path: str) -> Inspection:
     size = os.fstat(fh.fileno()).st_size
     if size < 52:
         raise ElfParseError(f"truncated ELF ({size} bytes, shorter than an ELF header)")
+    if size <= READ_WHOLE_LIMIT:  # one read call costs less than mapping, faulting in and unmapping a small file
+        return inspect_elf(os.pread(fh.fileno(), size, 0), fh, path)
     with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
         return inspect_elf(data, fh, path)
 

@@ -47,7 +47,7 @@ _MAX_VERNEED_ENTRIES = 65536
 _ET_PROC = (0xFF00, 0xFFFF)  # ET_LOPROC/ET_HIPROC: the reference reader reports -1
 _NATIVE_LITTLE = sys.byteorder == "little"
 _DYN_BATCH = 4096  # dynamic entries decoded per slice
-_COPY_LIMIT = 8 << 20  # largest slice of the symbol table copied for fast field access
+_COPY_LIMIT = 8 << 20  # largest table copied whole (symbol table slice, versym array, decoded string table): bounds memory
 # Decode a whole string table once when it holds at most this many bytes per name wanted from it.
 _DECODE_BYTES_PER_NAME = 512
 _DECODE_SMALL_TABLE = 32 * 1024  # a string table this small is decoded whole for its first string
@@ -506,7 +506,7 @@ class _Reader:
         self._need(versym, 2 * count, "symbol version table")
         if count < 2 or not index_to_name:
             return
-        if max(index_to_name) < 256:
+        if max(index_to_name) < 256 and 2 * count <= _COPY_LIMIT:  # (the byte path copies the array)
             mask, positions, keys = self._pick_by_bytes(count, versym, index_to_name)
         else:
             mask, positions, keys = self._pick_by_values(count, versym, index_to_name)
@@ -596,7 +596,8 @@ class _Reader:
         """
         start, length = strtab
         data = self.data
-        text = self._text(strtab) if strtab in self.texts or length <= len(offsets) * _DECODE_BYTES_PER_NAME else None
+        decode = length <= len(offsets) * _DECODE_BYTES_PER_NAME and length <= _COPY_LIMIT
+        text = self._text(strtab) if strtab in self.texts or decode else None
         if text is not None:
             find = text.find  # searches end at the table's end by construction
             if length <= _MAX_STRING and text.endswith("\0") and max(offsets) < length:

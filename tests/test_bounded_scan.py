@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from checker.inspect import elf_file
 from checker.inspect.elf_file import SCAN_MARKERS, inspect_path, read_tables
 from checker.inspect.scan import FileScan
 from tests.elf_edit import Elf
+from tests.inspector_hook import extra_inspector
 from tests.readelf_truth import readelf, truth
 
 Get = Callable[[str], Path]
@@ -88,11 +88,8 @@ def watched_scans() -> Iterator[list[FileScan]]:
         seen.append(scan)
         return {}
 
-    elf_file.EXTRA_INSPECTORS.append(watch)
-    try:
+    with extra_inspector(watch):
         yield seen
-    finally:
-        elf_file.EXTRA_INSPECTORS.remove(watch)
 
 
 @pytest.mark.parametrize("name", STATIC_WITH_SECTIONS)

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from checker.inspect import elf_file
 from tests.archives.builders import add_hardlink, make_deb, make_rpm, make_tar, make_zip
 from tests.archives.conftest import Check, by_path
+from tests.inspector_hook import extra_inspector
 
 Get = Callable[[str], Path]
 REPO = Path(__file__).resolve().parents[2]
@@ -211,11 +211,8 @@ def temp_watch(scratch_tmp: Path) -> Iterator[list[dict[str, Any]]]:
         )
         return {}
 
-    elf_file.EXTRA_INSPECTORS.append(watch)
-    try:
+    with extra_inspector(watch):
         yield seen
-    finally:
-        elf_file.EXTRA_INSPECTORS.remove(watch)
 
 
 def test_private_temp_dir_is_used_then_removed(fixture: Get, check: Check, tmp_path: Path, temp_watch: list[dict[str, Any]]) -> None:

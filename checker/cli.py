@@ -207,16 +207,20 @@ def main(argv: list[str] | None = None) -> int:
     from checker.report import render
 
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if args.color is None else args.color
+    rendered: dict[str, str] = {}  # each format built once, however many outputs ask for it
     if args.format == "text":
         from checker.report import text
 
         sys.stdout.write(text.render(report, color=color, verbose=args.verbose))
     else:
-        sys.stdout.write(render(report, args.format))
+        rendered[args.format] = render(report, args.format)
+        sys.stdout.write(rendered[args.format])
     for fmt, path in outputs:
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(render(report, fmt), encoding="utf-8", errors="backslashreplace")
+            if fmt not in rendered:
+                rendered[fmt] = render(report, fmt)
+            Path(path).write_text(rendered[fmt], encoding="utf-8", errors="backslashreplace")
         except OSError as exc:
             print(f"static-check: error: {path}: cannot write report ({exc.strerror})", file=sys.stderr)
             return 2

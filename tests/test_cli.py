@@ -125,6 +125,14 @@ def test_output_writes_several_formats_at_once(fixture: Get, tmp_path: Path) -> 
     assert "\033[" not in (out / "r.txt").read_text() and "FAIL" in (out / "r.txt").read_text()
 
 
+def test_same_format_on_stdout_and_in_files_is_the_same_report(fixture: Get, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.sarif", tmp_path / "b.sarif"
+    proc = run_cli("--max-glibc", "2.28", "--format", "sarif", "--output", f"sarif={a}", "--output", f"sarif={b}", str(fixture("c_exp")))
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["runs"][0]["results"]
+    assert a.read_text() == b.read_text() == proc.stdout
+
+
 def test_colour_only_when_asked_or_on_a_tty(fixture: Get) -> None:
     path = str(fixture("c_static"))
     assert "\033[" not in run_cli(path).stdout  # a pipe is not a TTY

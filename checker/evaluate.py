@@ -90,8 +90,9 @@ def check_versions(facts: ElfFacts, extra: dict[str, Any], rules: Rules) -> list
             rule, library = "glibc-version", "glibc"
             zig = zig_glibc_target(facts.machine)
             cross = f"cross-compile with `zig cc -target {zig}.{version_text(limit)}`, " if zig else ""
+            image = "manylinux2014 or " if facts.machine in load("machines.json")["manylinux2014_images"] else ""
             hint = (
-                f"built against glibc {required} or newer; rebuild in an older image (e.g. manylinux2014 or a "
+                f"built against glibc {required} or newer; rebuild in an older image (e.g. {image}a "
                 f"distro with glibc {version_text(limit)}), {cross}or link statically with musl"
             )
             if _is_gc_go(extra):

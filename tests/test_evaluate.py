@@ -422,6 +422,16 @@ def test_glibc_hint_uses_zigs_name_for_the_machine(fixture: Get) -> None:
     assert "`zig cc -target x86_64-linux-gnu.2.17`" in check(fixture("c_exp"), max_glibc="2.17").findings[0].hint
 
 
+def test_glibc_hint_names_the_manylinux2014_image_only_for_machines_it_exists_for(fixture: Get) -> None:
+    """pypa publishes no manylinux2014 image for riscv64: the hint must not send users to one."""
+    path = fixture("zig_riscv64_glibc234")
+    assert "GLIBC_2.34" in truth(path)["version_needs"]["libc.so.6"]
+    hint = check(path, max_glibc="2.31").findings[0].hint
+    assert "manylinux2014" not in hint
+    assert "(e.g. a distro with glibc 2.31)" in hint and "`zig cc -target riscv64-linux-gnu.2.31`" in hint
+    assert "(e.g. manylinux2014 or a distro with glibc 2.17)" in check(fixture("c_exp"), max_glibc="2.17").findings[0].hint
+
+
 def test_highest_glibc_line_names_dt_relr_when_it_sets_the_floor(fixture: Get) -> None:
     """c_relr needs GLIBC_2.34 symbols but GLIBC_ABI_DT_RELR (glibc 2.36): the 'highest' column must not say 2.34 alone."""
     from checker.report import markdown

@@ -189,6 +189,9 @@ class Context:
 
 # -- PR comment ------------------------------------------------------------------------------
 
+# GitHub's documented media type and a pinned REST API version, on every call.
+API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+
 
 def publish_comment(report: Report, ctx: Context, inputs: Inputs, number: int, key: str, out: TextIO, commit: str = "") -> str:
     """Create/update the sticky comment. Returns the outcome word; never raises."""
@@ -198,12 +201,11 @@ def publish_comment(report: Report, ctx: Context, inputs: Inputs, number: int, k
     if not ctx.repository:
         print("static-check: GITHUB_REPOSITORY is not set; not commenting", file=out)
         return "skipped"
-    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
     def log(msg: str) -> None:
         print(msg, file=out)
 
-    with RestClient(ctx.api_url, inputs.token, service="GitHub", extra_headers=headers, log=log) as client:
+    with RestClient(ctx.api_url, inputs.token, service="GitHub", extra_headers=API_HEADERS, log=log) as client:
         try:
             result = StickyComment(client, ctx.repository, log=log).upsert(
                 number, key, comment_text(report, ctx.run_url(), key, commit), create=should_create(inputs.comment, report)
@@ -398,7 +400,7 @@ def pr_matches_run(ctx: Context, inputs: Inputs, number: int, out: TextIO) -> bo
     if not inputs.token or not ctx.repository:
         print("static-check: no github-token or GITHUB_REPOSITORY; cannot verify the report's PR, not commenting", file=out)
         return False
-    with RestClient(ctx.api_url, inputs.token, service="GitHub") as client:
+    with RestClient(ctx.api_url, inputs.token, service="GitHub", extra_headers=API_HEADERS) as client:
         try:
             pr = client.json("GET", f"repos/{ctx.repository}/pulls/{number}")
         except ApiError as exc:

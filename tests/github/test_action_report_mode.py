@@ -54,6 +54,9 @@ def test_workflow_run_comments_on_the_pr_named_in_the_report(tmp_path, api, fork
     # Sticky across re-runs of the second workflow too.
     second_workflow(tmp_path, api, fork_report, name="rerun")
     assert len(ours(api)) == 1
+    # Every call, the PR lookup that guards the comment included, asks for GitHub's media type and API version.
+    assert api.log and api.requests_to("GET", rf"/repos/{REPO}/pulls/{PR}")
+    assert all(r.header("Accept") == "application/vnd.github+json" and r.header("X-GitHub-Api-Version") for r in api.log)
 
 
 def test_report_naming_another_pr_is_refused(tmp_path, api, fork_report):

@@ -320,3 +320,47 @@ def test_stray_wide_versym_entry_is_not_bound(fixture: Get, tmp_path: Path) -> N
     raw = _fast(stray)
     assert {k: sorted(v) for k, v in raw.undefined_versioned.items()} == truth(src)["version_bound"]
     assert_same(stray)
+
+
+# ---- a string table that runs past the end of the file (files without section headers: DT_STRSZ is not checked)
+
+
+def _dynamic_values(path: Path) -> dict[str, tuple[int, int]]:
+    """Dynamic tag name -> (file offset of its d_val, value), from readelf -d and -l (Elf64, little endian)."""
+    text = readelf(path, "-d")
+    dyn_at = int(re.search(r"Dynamic section at offset 0x([0-9a-f]+)", text).group(1), 16)  # type: ignore[union-attr]
+    out = {}
+    for i, m in enumerate(re.finditer(r"^\s*0x[0-9a-f]+\s+\((\w+)\)\s+(?:Shared library: \[.*\]|0x([0-9a-f]+)|(\d+))", text, re.M)):
+        value = int(m.group(2), 16) if m.group(2) else int(m.group(3) or 0)
+        out.setdefault(m.group(1), (dyn_at + 16 * i + 8, value))
+    return out
+
+
+def test_symbol_name_past_end_of_file_declined(fixture: Get, tmp_path: Path) -> None:
+    """no_section_headers with .dynstr copied to the end of the file (the last PT_LOAD stretched over it),
+    DT_STRSZ 64 bytes longer than the file and one versioned symbol named inside those 64 bytes: the
+    reference reader finds no NUL there and rejects the file, so the fast reader must not read it as ''."""
+    src = fixture("no_section_headers")
+    dyn = _dynamic_values(src)
+    data = bytearray(src.read_bytes())
+    strtab_at, strsz = dyn["STRTAB"][1], dyn["STRSZ"][1]  # (address = file offset in the first PT_LOAD, which starts at 0)
+    assert re.search(r"^\s+LOAD\s+0x0+ 0x0+ ", readelf(src, "-lW"), re.M)
+    last_load = [m for m in re.finditer(r"^\s+LOAD\s+0x([0-9a-f]+) 0x([0-9a-f]+) ", readelf(src, "-lW"), re.M)][-1]
+    load_off, load_vaddr = int(last_load.group(1), 16), int(last_load.group(2), 16)
+    phoff, phentsize = _header_number(src, "Start of program headers"), _header_number(src, "Size of program headers")
+    headers = [phoff + i * phentsize for i in range(_header_number(src, "Number of program headers"))]
+    phdr = next(at for at in headers if data[at] == 1 and int.from_bytes(data[at + 8 : at + 16], "little") == load_off)  # its Elf64_Phdr
+    copy_at = len(data)
+    data += data[strtab_at : strtab_at + strsz]
+    data[phdr + 32 : phdr + 40] = (len(data) - load_off).to_bytes(8, "little")  # p_filesz
+    data[dyn["STRTAB"][0] : dyn["STRTAB"][0] + 8] = (load_vaddr + copy_at - load_off).to_bytes(8, "little")
+    data[dyn["STRSZ"][0] : dyn["STRSZ"][0] + 8] = (strsz + 64).to_bytes(8, "little")
+    symbol = re.search(r"^\s+(\d+):.* UND \w+@GLIBC_\S+", readelf(src, "-W", "-s", "-D"), re.M)
+    assert symbol, "no versioned undefined symbol"
+    st_name_at = dyn["SYMTAB"][1] + 24 * int(symbol.group(1))
+    data[st_name_at : st_name_at + 4] = (strsz + 10).to_bytes(4, "little")  # past the end of the file, inside DT_STRSZ
+    bent = tmp_path / "strsz_past_end"
+    bent.write_bytes(bytes(data))
+    fast, ref = both(bent)
+    assert isinstance(ref, str) and "unterminated" in ref, ref
+    assert isinstance(fast, str), f"fast reader read symbol names the reference rejects: {fast}"

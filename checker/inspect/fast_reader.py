@@ -619,11 +619,14 @@ class _Reader:
         return list(map(bytes.decode, map(data.__getitem__, map(slice, starts, ends)), repeat("utf-8"), repeat("replace")))
 
     def _text(self, strtab: tuple[int, int]) -> str | None:
-        """A string table decoded whole when it is plain ASCII (so character and byte offsets agree), else None."""
+        """A string table decoded whole when it is plain ASCII (so character and byte offsets agree), else None.
+
+        Also None when the table runs past the end of the file (DT_STRSZ is not checked): the slice
+        would be shorter than the table and a name offset past its end would read as ''."""
         if strtab not in self.texts:
             start, length = strtab
             table = self.data[start : start + length]
-            self.texts[strtab] = table.decode("ascii") if table.isascii() else None
+            self.texts[strtab] = table.decode("ascii") if len(table) == length and table.isascii() else None
         return self.texts[strtab]
 
     # -- files without section headers: follow the dynamic segment --------------------------

@@ -48,7 +48,7 @@ def usable_cpus() -> int:
 def cgroup_cpu_quota(membership: Path, root: Path) -> float | None:
     """CPUs allowed by the cgroup quota of this process and its parent groups (v2 cpu.max, v1 cfs_quota_us); None: no quota."""
     try:
-        lines = membership.read_text().splitlines()
+        lines = membership.read_text(errors="surrogateescape").splitlines()  # a group's name is any bytes: keep them for the path
     except OSError:
         return None
     limits: list[float] = []

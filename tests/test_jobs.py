@@ -146,6 +146,17 @@ def test_cgroup_quota_lowers_usable_cpus(tmp_path: Path) -> None:
     assert 1 <= usable_cpus() <= (os.cpu_count() or 1)
 
 
+def test_cgroup_name_not_utf8(tmp_path: Path) -> None:
+    """A cgroup directory name is any bytes (mkdir in the cgroup file system): its quota is still read, no traceback."""
+    name = b"ci-\xe9t\xe9"  # Latin-1, invalid UTF-8
+    group = os.path.join(os.fsencode(tmp_path), b"v2", name)
+    os.makedirs(group)
+    with open(os.path.join(group, b"cpu.max"), "wb") as fh:
+        fh.write(b"50000 100000\n")
+    (tmp_path / "v2.cgroup").write_bytes(b"0::/" + name + b"\n")
+    assert cgroup_cpu_quota(tmp_path / "v2.cgroup", tmp_path / "v2") == 0.5
+
+
 def test_killed_worker_is_replaced_by_this_process(big_tree: Path) -> None:
     """A worker killed mid-run (out-of-memory killer, a user): its files are checked here, same report."""
     policy = policy_from_settings({"target": "centos7"}, None)

@@ -20,6 +20,7 @@ def distro_support(facts: ElfFacts) -> tuple[list[str], list[str]] | None:
         facts.linkage,
         facts.libc,
         facts.machine,
+        bool(facts.interpreter),  # a dynamic file of unknown libc with a loader runs nowhere (_fits)
         facts.min_kernel,
         need_glibc,
         facts.max_versions.get("GLIBCXX"),

@@ -265,6 +265,19 @@ def test_musl_runs_only_on_alpine(fixture: Get) -> None:
     assert result.runs_on == ["Alpine Linux"] and "Debian 12" in (result.not_on or [])
 
 
+def test_distro_support_does_not_depend_on_file_order(fixture: Get) -> None:
+    """A loader neither glibc's nor musl's runs nowhere; a library with no loader and no version need runs
+    everywhere: whichever of the two is checked first (the distro answer is cached per set of facts)."""
+    foreign, lib = fixture("c_foreign_interp"), fixture("lib_versions")
+    assert truth(foreign)["interpreter"] and not truth(lib)["interpreter"] and not truth(lib)["version_needs"]
+    for order in ([foreign, lib], [lib, foreign]):
+        report = check_paths([str(p) for p in order], build_policy({}, {}), RunOptions())
+        by_name = {Path(r.path).name: r for r in report.files}
+        assert by_name[foreign.name].elf.libc == by_name[lib.name].elf.libc == "unknown"  # type: ignore[union-attr]
+        assert by_name[foreign.name].runs_on == [] and by_name[foreign.name].not_on, order
+        assert by_name[lib.name].not_on == [] and by_name[lib.name].runs_on, order
+
+
 def test_no_policy_passes_with_a_note(fixture: Get) -> None:
     report = check_paths([str(fixture("c_pthread"))], build_policy({}, {}), RunOptions())
     assert report.verdict == "pass" and report.files[0].findings == []

@@ -17,7 +17,7 @@ LOG_INTERVAL = 2.0  # seconds between lines when stderr is not a terminal
 
 
 class ProgressLine:
-    """Callable as run.Progress: (files done, total, current path)."""
+    """Callable as parallel.Progress (run.check_paths takes it): (files done, total, current path)."""
 
     def __init__(self, stream: TextIO, *, live: bool, delay: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream

@@ -13,13 +13,11 @@ from checker.evaluate import evaluate
 from checker.inspect.elf_file import Inspection, OpenedFile, inspect_opened, inspect_path, open_file
 from checker.inspect.raw import ElfParseError
 from checker.models import FileResult, Report
-from checker.parallel import auto_jobs
+from checker.parallel import Progress, auto_jobs, check_in_processes
 from checker.policy import Policy
 
 FAIL_ON = ("error", "warning", "never")
 _NOT_PROGRAMS = {"relocatable": "relocatable object", "core": "core dump", "debug-only": "separate debug info"}
-
-Progress = Callable[[int, int, str], None]
 
 
 class NoInputError(Exception):
@@ -40,8 +38,6 @@ def check_paths(patterns: list[str], policy: Policy, options: RunOptions = RunOp
         raise NoInputError(f"no files matched: {' '.join(patterns)}")
     jobs = options.jobs or auto_jobs(len(candidates))
     if jobs > 1 and len(candidates) > 1:
-        from checker.parallel import check_in_processes
-
         results = check_in_processes(candidates, jobs, _check_chunk, policy, options, progress)
     else:
         results = []

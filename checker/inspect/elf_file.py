@@ -112,7 +112,7 @@ def inspect_elf(data: bytes | mmap.mmap, stream: Any, path: str) -> Inspection:
     """Inspect an ELF image given as a mapping plus a seekable stream over the same bytes."""
     raw = read_tables(data, stream)
     scan = FileScan(raw, data, SCAN_MARKERS)
-    libc, evidence = detect_libc(raw, data, scan)
+    libc, evidence = detect_libc(scan)
     facts = build_facts(raw, libc, evidence)
     extra: dict[str, Any] = {}
     for inspector in EXTRA_INSPECTORS:

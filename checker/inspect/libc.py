@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import mmap
 import re
 
 from checker.inspect.goinfo import go_info_once
 from checker.inspect.layout import symtab_names
-from checker.inspect.raw import RawElf
 from checker.inspect.scan import FileScan
 
 # Strings that only the static copy of each libc leaves behind (checked on stripped builds).
@@ -28,8 +26,9 @@ _MUSL_NEEDED = re.compile(r"^(libc\.so|libc\.musl-[\w-]+\.so\.1)$")
 _GLIBC_LOADER = re.compile(r"^(ld-linux[\w.-]*\.so\.\d+|ld64\.so\.[12]|ld\.so\.1)$")
 
 
-def detect_libc(raw: RawElf, data: bytes | mmap.mmap, scan: FileScan | None = None) -> tuple[str, list[str]]:
-    """Return (glibc|musl|none|unknown, evidence); `scan` is the file's shared marker memo (made here if None)."""
+def detect_libc(scan: FileScan) -> tuple[str, list[str]]:
+    """Return (glibc|musl|none|unknown, evidence) for the file `scan` holds (its tables, bytes and shared marker memo)."""
+    raw, data = scan.raw, scan.data
     evidence: list[str] = []
     flavours: set[str] = set()
     interp = raw.interpreter or ""
@@ -54,7 +53,6 @@ def detect_libc(raw: RawElf, data: bytes | mmap.mmap, scan: FileScan | None = No
         flavours.add("glibc")
         evidence.append(f"{len(glibc_versions)} GLIBC_* version needs")
     if not raw.needed and not raw.interpreter:
-        scan = scan if scan is not None else FileScan(raw, data, MARKERS)
         layout = scan.layout if raw.has_symtab else None
         for flavour, wanted in (("glibc", _GLIBC_STATIC_SYMBOLS), ("musl", _MUSL_STATIC_SYMBOLS)):
             names = symtab_names(data, layout, wanted) if layout else []

@@ -73,8 +73,6 @@ class _Layout(NamedTuple):
     shdr: struct.Struct
     dyn: struct.Struct
     sym_size: int
-    shndx_at: int  # offset of st_shndx inside a symbol
-    half: struct.Struct
     word: struct.Struct
     word3: struct.Struct
     word4: struct.Struct
@@ -86,7 +84,6 @@ class _Layout(NamedTuple):
 def _layout(elf64: bool, little: bool) -> _Layout:
     e = "<" if little else ">"
     common = {
-        "half": struct.Struct(e + "H"),
         "word": struct.Struct(e + "I"),
         "word3": struct.Struct(e + "III"),
         "word4": struct.Struct(e + "IIII"),
@@ -100,7 +97,6 @@ def _layout(elf64: bool, little: bool) -> _Layout:
             shdr=struct.Struct(e + "IIQQQQIIQQ"),
             dyn=struct.Struct(e + "qQ"),
             sym_size=24,
-            shndx_at=6,
             xword_size=8,
             **common,
         )
@@ -110,7 +106,6 @@ def _layout(elf64: bool, little: bool) -> _Layout:
         shdr=struct.Struct(e + "IIIIIIIIII"),
         dyn=struct.Struct(e + "iI"),
         sym_size=16,
-        shndx_at=14,
         xword_size=4,
         **common,
     )
